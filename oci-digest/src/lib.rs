@@ -1,0 +1,30 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # Why a crate of its own
+//!
+//! Every byte that moves between OCI stores is checked against a descriptor's size and digest.
+//! Keeping that check small, fast and separate lets every store share one implementation, and
+//! lets users who only need digests avoid the rest of the stack.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod algorithm;
+mod digest;
+mod digester;
+mod error;
+mod read;
+mod stream;
+mod verifier;
+
+#[cfg(feature = "tokio")]
+mod async_read;
+
+pub use algorithm::Algorithm;
+pub use digest::Digest;
+pub use digester::{Digester, sha256, sha512};
+pub use error::{DigestError, VerifyError};
+pub use read::VerifyingReader;
+pub use stream::VerifyingStream;
+pub use verifier::Verifier;
+
+#[cfg(feature = "tokio")]
+pub use async_read::VerifyingAsyncReader;

@@ -1,0 +1,81 @@
+//! Content descriptors.
+
+use std::collections::BTreeMap;
+
+use oci_digest::Digest;
+use serde::{Deserialize, Serialize};
+
+use crate::{MediaType, Platform};
+
+/// A content descriptor: what a piece of content is (`mediaType`), its `digest` and `size`, and
+/// optional metadata. Field names follow the image-spec.
+///
+/// Fields are public to read and change; build one with [`Descriptor::new`] and the `with_*`
+/// methods.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Descriptor {
+    /// The media type of the referenced content.
+    pub media_type: MediaType,
+    /// The digest of the referenced content's bytes.
+    pub digest: Digest,
+    /// The size of the referenced content in bytes.
+    pub size: u64,
+    /// Other places the content may be fetched from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urls: Option<Vec<String>>,
+    /// Arbitrary metadata, ordered by key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+    /// The content itself, base64-encoded, for small content embedded in the descriptor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    /// The type of an artifact when the descriptor points at an artifact manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<MediaType>,
+    /// The platform an image manifest is for, in an index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+}
+
+impl Descriptor {
+    /// A descriptor with the three required fields.
+    pub fn new(media_type: MediaType, digest: Digest, size: u64) -> Self {
+        Descriptor {
+            media_type,
+            digest,
+            size,
+            urls: None,
+            annotations: None,
+            data: None,
+            artifact_type: None,
+            platform: None,
+        }
+    }
+
+    /// Sets `artifactType`.
+    pub fn with_artifact_type(mut self, artifact_type: MediaType) -> Self {
+        self.artifact_type = Some(artifact_type);
+        self
+    }
+
+    /// Sets `platform`.
+    pub fn with_platform(mut self, platform: Platform) -> Self {
+        self.platform = Some(platform);
+        self
+    }
+
+    /// Adds one annotation.
+    pub fn with_annotation(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.annotations
+            .get_or_insert_with(BTreeMap::new)
+            .insert(key.into(), value.into());
+        self
+    }
+
+    /// The value of annotation `key`, if set.
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.annotations.as_ref()?.get(key).map(String::as_str)
+    }
+}
