@@ -1,1 +1,29 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "conformance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
+pub mod conformance;
+mod copy;
+mod error;
+mod ext;
+pub mod graph;
+mod memory;
+pub mod progress;
+mod tag;
+mod target;
+
+pub use copy::{
+    Copied, CopyGraphOptions, CopyOptions, CopyStats, ExtendedCopyOptions, MountSources, copy,
+    copy_graph, extended_copy,
+};
+pub use error::{Error, ErrorKind, RegistryErrorCode, Result};
+pub use ext::{
+    DEFAULT_MAX_MANIFEST_BYTES, ReadOnlyTargetExt, TargetExt, bytes_stream, read_to_bytes,
+};
+pub use memory::MemoryStore;
+pub use progress::{ProgressEvent, ProgressSink};
+pub use tag::{RefKind, check_tag, parse_ref};
+pub use target::{BlobStream, Capabilities, ReadOnlyTarget, Target};
+
+pub use async_trait::async_trait;

@@ -1,0 +1,174 @@
+//! The conformance suite every store runs.
+//!
+//! Async functions that take a store as `&dyn Target` plus [`Flags`] saying what it supports.
+//! Each case panics with a message saying what the store did wrong, so a store's own test calls
+//! them directly:
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use oci_target::MemoryStore;
+//! use oci_target::conformance::{Flags, run_all};
+//!
+//! let store = MemoryStore::new();
+//! run_all(&store, &Flags::from_capabilities(&store)).await;
+//! # });
+//! ```
+//!
+//! Cases use fresh content and tag names on every call, so they can run against a store that
+//! already holds data (a shared registry) and run again.
+
+mod cases;
+mod wrappers;
+
+pub use cases::*;
+pub use wrappers::{CountingTarget, Faults, FaultyTarget};
+
+use oci_digest::Digest;
+use oci_spec_types::Descriptor;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::{ReadOnlyTarget, Target};
+
+/// What the store under test supports, and how to reach behind it.
+#[derive(Default)]
+#[non_exhaustive]
+pub struct Flags {
+    /// Run the referrers case.
+    pub referrers: bool,
+    /// Run the delete case.
+    pub delete: bool,
+    /// Run the untag case.
+    pub untag: bool,
+    /// The store keeps data outside memory: run the large-stream case with a blob of this many
+    /// bytes, checking the process's memory does not grow with it.
+    pub large_blob: Option<u64>,
+    /// Replaces the stored bytes of a digest with other bytes, behind the store's back, so the
+    /// suite can check that reads refuse them. Without it the corruption case is not run.
+    #[allow(clippy::type_complexity)]
+    pub corrupt: Option<Box<dyn Fn(&Digest, &[u8]) + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Flags {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Flags")
+            .field("referrers", &self.referrers)
+            .field("delete", &self.delete)
+            .field("untag", &self.untag)
+            .field("large_blob", &self.large_blob)
+            .field("corrupt", &self.corrupt.is_some())
+            .finish()
+    }
+}
+
+impl Flags {
+    /// Flags from what the store says it can do.
+    pub fn from_capabilities(target: &dyn ReadOnlyTarget) -> Self {
+        let caps = target.capabilities();
+        Flags {
+            referrers: caps.referrers,
+            delete: caps.delete,
+            untag: caps.untag,
+            ..Flags::default()
+        }
+    }
+
+    /// Sets the large-blob size.
+    pub fn with_large_blob(mut self, bytes: u64) -> Self {
+        self.large_blob = Some(bytes);
+        self
+    }
+
+    /// Sets the corruption hook.
+    pub fn with_corrupt(
+        mut self,
+        corrupt: impl Fn(&Digest, &[u8]) + Send + Sync + 'static,
+    ) -> Self {
+        self.corrupt = Some(Box::new(corrupt));
+        self
+    }
+}
+
+/// Runs every case the flags allow, one after another.
+pub async fn run_all(target: &dyn Target, flags: &Flags) {
+    round_trip(target).await;
+    manifest_round_trip(target).await;
+    mismatched_content_is_refused(target).await;
+    repush_is_fine(target).await;
+    tag_resolve_retag(target).await;
+    concurrent_pushes_of_one_blob(target).await;
+    if flags.delete {
+        delete(target).await;
+    }
+    if flags.untag {
+        untag(target).await;
+    }
+    if flags.referrers {
+        referrers(target).await;
+    } else {
+        referrers_unsupported(target).await;
+    }
+    if let Some(corrupt) = &flags.corrupt {
+        corrupted_content_is_refused(target, corrupt.as_ref()).await;
+    }
+    if let Some(size) = flags.large_blob {
+        large_blob_streams_in_bounded_memory(target, size).await;
+    }
+}
+
+/// Fresh bytes on every call: a counter and the time, so runs against a store that keeps data
+/// never collide.
+pub fn unique_bytes(label: &str, len: usize) -> Vec<u8> {
+    let (n, nanos) = unique_id();
+    let mut state = nanos ^ (n << 32) ^ 0x9e37_79b9_7f4a_7c15;
+    let mut out = format!("{label}-{n}-{nanos}-").into_bytes();
+    while out.len() < len {
+        // xorshift64*
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        out.extend_from_slice(&state.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
+    }
+    out.truncate(len.max(1));
+    out
+}
+
+/// A unique tag name, for cases that tag.
+pub fn unique_tag(label: &str) -> String {
+    let (n, nanos) = unique_id();
+    let tag: String = format!("{label}-{n}-{nanos}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    tag.chars()
+        .rev()
+        .take(120)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect()
+}
+
+fn unique_id() -> (u64, u64) {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    (n, nanos)
+}
+
+/// A descriptor of `data` as `media_type`.
+pub fn describe(media_type: &str, data: &[u8]) -> Descriptor {
+    Descriptor::new(
+        oci_spec_types::MediaType::parse(media_type).expect("valid media type"),
+        oci_digest::sha256(data),
+        data.len() as u64,
+    )
+}

@@ -1,0 +1,324 @@
+//! Wrappers around a store that count what passes or inject faults, for tests of code that uses
+//! stores (the copy engine, a CLI) and of stores themselves.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use oci_digest::Digest;
+use oci_spec_types::{Descriptor, MediaType};
+
+use crate::{BlobStream, Capabilities, Error, ErrorKind, ReadOnlyTarget, Result, Target};
+
+/// Counts the calls made to a store, per digest.
+#[derive(Debug, Default)]
+pub struct CountingTarget<T> {
+    inner: T,
+    fetches: Mutex<HashMap<Digest, usize>>,
+    pushes: Mutex<HashMap<Digest, usize>>,
+    exists_calls: AtomicUsize,
+}
+
+impl<T> CountingTarget<T> {
+    /// Wraps `inner`.
+    pub fn new(inner: T) -> Self {
+        CountingTarget {
+            inner,
+            fetches: Mutex::default(),
+            pushes: Mutex::default(),
+            exists_calls: AtomicUsize::new(0),
+        }
+    }
+
+    /// The wrapped store.
+    pub fn inner(&self) -> &T {
+        &self.inner
+    }
+
+    /// How often `digest` was fetched.
+    pub fn fetches(&self, digest: &Digest) -> usize {
+        lock(&self.fetches).get(digest).copied().unwrap_or(0)
+    }
+
+    /// How often `digest` was pushed.
+    pub fn pushes(&self, digest: &Digest) -> usize {
+        lock(&self.pushes).get(digest).copied().unwrap_or(0)
+    }
+
+    /// Fetches of all digests.
+    pub fn total_fetches(&self) -> usize {
+        lock(&self.fetches).values().sum()
+    }
+
+    /// Pushes of all digests.
+    pub fn total_pushes(&self) -> usize {
+        lock(&self.pushes).values().sum()
+    }
+
+    /// Every digest pushed more than once.
+    pub fn pushed_twice(&self) -> Vec<Digest> {
+        let map = lock(&self.pushes);
+        map.iter()
+            .filter(|(_, n)| **n > 1)
+            .map(|(d, _)| d.clone())
+            .collect()
+    }
+
+    /// Every digest fetched more than once.
+    pub fn fetched_twice(&self) -> Vec<Digest> {
+        let map = lock(&self.fetches);
+        map.iter()
+            .filter(|(_, n)| **n > 1)
+            .map(|(d, _)| d.clone())
+            .collect()
+    }
+
+    /// Calls of `exists`.
+    pub fn exists_calls(&self) -> usize {
+        self.exists_calls.load(Ordering::Relaxed)
+    }
+}
+
+fn lock<V>(m: &Mutex<V>) -> std::sync::MutexGuard<'_, V> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[async_trait]
+impl<T: ReadOnlyTarget> ReadOnlyTarget for CountingTarget<T> {
+    async fn fetch(&self, desc: &Descriptor) -> Result<BlobStream> {
+        *lock(&self.fetches).entry(desc.digest.clone()).or_default() += 1;
+        self.inner.fetch(desc).await
+    }
+    async fn exists(&self, desc: &Descriptor) -> Result<bool> {
+        self.exists_calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.exists(desc).await
+    }
+    async fn resolve(&self, reference: &str) -> Result<Descriptor> {
+        self.inner.resolve(reference).await
+    }
+    async fn tags(&self) -> Result<Vec<String>> {
+        self.inner.tags().await
+    }
+    async fn referrers(
+        &self,
+        subject: &Descriptor,
+        artifact_type: Option<&MediaType>,
+    ) -> Result<Vec<Descriptor>> {
+        self.inner.referrers(subject, artifact_type).await
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+}
+
+#[async_trait]
+impl<T: Target> Target for CountingTarget<T> {
+    async fn push(&self, desc: &Descriptor, content: BlobStream) -> Result<()> {
+        *lock(&self.pushes).entry(desc.digest.clone()).or_default() += 1;
+        self.inner.push(desc, content).await
+    }
+    async fn tag(&self, desc: &Descriptor, reference: &str) -> Result<()> {
+        self.inner.tag(desc, reference).await
+    }
+    async fn delete(&self, desc: &Descriptor) -> Result<()> {
+        self.inner.delete(desc).await
+    }
+    async fn untag(&self, reference: &str) -> Result<()> {
+        self.inner.untag(reference).await
+    }
+    async fn mount(&self, desc: &Descriptor, from_repository: &str) -> Result<bool> {
+        self.inner.mount(desc, from_repository).await
+    }
+}
+
+/// Faults a [`FaultyTarget`] injects.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Faults {
+    /// The pushes (counted from 1, across all digests) that fail with a transport error before
+    /// reading any content.
+    pub fail_pushes: Vec<usize>,
+    /// Fetches of these digests hand out wrong bytes (the last byte flipped), unverified.
+    pub corrupt: Vec<Digest>,
+    /// Fetches of these digests stop with a transport error after this many bytes.
+    pub cut_after: Option<(Vec<Digest>, u64)>,
+    /// A pause before each fetched chunk.
+    pub delay: Option<Duration>,
+    /// Fetched content comes in chunks of at most this many bytes (so a delay applies often).
+    pub chunk: Option<usize>,
+}
+
+impl Faults {
+    /// Fails the `n`th push (counted from 1).
+    pub fn fail_push(mut self, n: usize) -> Self {
+        self.fail_pushes.push(n);
+        self
+    }
+
+    /// Corrupts fetches of `digest`.
+    pub fn corrupt(mut self, digest: Digest) -> Self {
+        self.corrupt.push(digest);
+        self
+    }
+
+    /// Cuts fetches of `digests` after `bytes` bytes.
+    pub fn cut_after(mut self, digests: Vec<Digest>, bytes: u64) -> Self {
+        self.cut_after = Some((digests, bytes));
+        self
+    }
+
+    /// Pauses `delay` before each fetched chunk of at most `chunk` bytes.
+    pub fn slow(mut self, delay: Duration, chunk: usize) -> Self {
+        self.delay = Some(delay);
+        self.chunk = Some(chunk.max(1));
+        self
+    }
+}
+
+/// A store that misbehaves on purpose, as set by [`Faults`].
+#[derive(Debug)]
+pub struct FaultyTarget<T> {
+    inner: T,
+    faults: Faults,
+    pushes: AtomicUsize,
+}
+
+impl<T> FaultyTarget<T> {
+    /// Wraps `inner` with `faults`.
+    pub fn new(inner: T, faults: Faults) -> Self {
+        FaultyTarget {
+            inner,
+            faults,
+            pushes: AtomicUsize::new(0),
+        }
+    }
+
+    /// The wrapped store.
+    pub fn inner(&self) -> &T {
+        &self.inner
+    }
+}
+
+#[async_trait]
+impl<T: ReadOnlyTarget> ReadOnlyTarget for FaultyTarget<T> {
+    async fn fetch(&self, desc: &Descriptor) -> Result<BlobStream> {
+        let mut stream = self.inner.fetch(desc).await?;
+        if let Some(chunk) = self.faults.chunk {
+            stream = rechunk(stream, chunk);
+        }
+        if self.faults.corrupt.contains(&desc.digest) {
+            // Read it all, flip the last byte, hand it out unverified.
+            let mut buf = BytesMut::new();
+            while let Some(c) = stream.next().await {
+                buf.extend_from_slice(&c?);
+            }
+            if let Some(last) = buf.last_mut() {
+                *last ^= 0xff;
+            } else {
+                buf.extend_from_slice(b"x");
+            }
+            stream = crate::bytes_stream(buf.freeze());
+        }
+        if let Some((digests, limit)) = &self.faults.cut_after
+            && digests.contains(&desc.digest)
+        {
+            stream = cut(stream, *limit);
+        }
+        if let Some(delay) = self.faults.delay {
+            stream = Box::pin(stream.then(move |item| async move {
+                tokio::time::sleep(delay).await;
+                item
+            }));
+        }
+        Ok(stream)
+    }
+    async fn exists(&self, desc: &Descriptor) -> Result<bool> {
+        self.inner.exists(desc).await
+    }
+    async fn resolve(&self, reference: &str) -> Result<Descriptor> {
+        self.inner.resolve(reference).await
+    }
+    async fn tags(&self) -> Result<Vec<String>> {
+        self.inner.tags().await
+    }
+    async fn referrers(
+        &self,
+        subject: &Descriptor,
+        artifact_type: Option<&MediaType>,
+    ) -> Result<Vec<Descriptor>> {
+        self.inner.referrers(subject, artifact_type).await
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+}
+
+#[async_trait]
+impl<T: Target> Target for FaultyTarget<T> {
+    async fn push(&self, desc: &Descriptor, content: BlobStream) -> Result<()> {
+        let n = self.pushes.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.faults.fail_pushes.contains(&n) {
+            return Err(Error::new(
+                ErrorKind::Transport,
+                format!("injected failure of push #{n} ({})", desc.digest),
+            ));
+        }
+        self.inner.push(desc, content).await
+    }
+    async fn tag(&self, desc: &Descriptor, reference: &str) -> Result<()> {
+        self.inner.tag(desc, reference).await
+    }
+    async fn delete(&self, desc: &Descriptor) -> Result<()> {
+        self.inner.delete(desc).await
+    }
+    async fn untag(&self, reference: &str) -> Result<()> {
+        self.inner.untag(reference).await
+    }
+    async fn mount(&self, desc: &Descriptor, from_repository: &str) -> Result<bool> {
+        self.inner.mount(desc, from_repository).await
+    }
+}
+
+fn rechunk(stream: BlobStream, size: usize) -> BlobStream {
+    Box::pin(
+        stream
+            .map(move |item| {
+                let pieces: Vec<Result<Bytes>> = match item {
+                    Ok(b) => (0..b.len().div_ceil(size))
+                        .map(|i| Ok(b.slice(i * size..((i + 1) * size).min(b.len()))))
+                        .collect(),
+                    Err(e) => vec![Err(e)],
+                };
+                futures_util::stream::iter(pieces)
+            })
+            .flatten(),
+    )
+}
+
+fn cut(stream: BlobStream, limit: u64) -> BlobStream {
+    let mut passed = 0u64;
+    Box::pin(stream.scan(false, move |stopped, item| {
+        if *stopped {
+            return futures_util::future::ready(None);
+        }
+        let out = match item {
+            Ok(b) if passed + b.len() as u64 > limit => {
+                *stopped = true;
+                Err(Error::new(
+                    ErrorKind::Transport,
+                    format!("injected: connection dropped after {limit} bytes"),
+                ))
+            }
+            Ok(b) => {
+                passed += b.len() as u64;
+                Ok(b)
+            }
+            Err(e) => Err(e),
+        };
+        futures_util::future::ready(Some(out))
+    }))
+}

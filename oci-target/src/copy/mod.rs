@@ -1,0 +1,300 @@
+//! The copy engine: moves a graph of content from one store to another.
+//!
+//! It walks index → manifests → config, layers and subject; skips what the destination has;
+//! shares one transfer between every part of the graph that needs the same digest; bounds how
+//! many transfers run at once; pushes children before parents and tags the root last, so a tag
+//! never points at an incomplete graph. Every store's pushes are atomic, so dropping a copy's
+//! future midway leaves only whole, verified content behind, and running the copy again moves
+//! only what is missing.
+//!
+//! All transfers of one copy run on the caller's task, polled together; the stores are borrowed,
+//! not shared, so any `&dyn Target` will do.
+
+mod engine;
+mod options;
+
+use std::collections::HashSet;
+
+use futures_util::future::try_join_all;
+use oci_digest::Digest;
+use oci_spec_types::{Descriptor, MediaType, Platform};
+use serde::Deserialize;
+
+pub use options::{CopyGraphOptions, CopyOptions, ExtendedCopyOptions, MountSources};
+
+use crate::graph::{Links, is_index, is_manifest};
+use crate::tag::{RefKind, parse_ref};
+use crate::{Error, ErrorKind, ReadOnlyTarget, ReadOnlyTargetExt, Result, Target};
+use engine::Engine;
+
+/// What a copy did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CopyStats {
+    /// Nodes transferred (blobs and manifests).
+    pub copied: u64,
+    /// Nodes the destination already had.
+    pub skipped: u64,
+    /// Blobs mounted from another repository instead of transferred.
+    pub mounted: u64,
+    /// Bytes transferred.
+    pub bytes: u64,
+}
+
+/// The outcome of [`copy`] and [`extended_copy`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Copied {
+    /// The root that was copied (for a platform-filtered copy, the platform's manifest).
+    pub root: Descriptor,
+    /// What the copy did.
+    pub stats: CopyStats,
+}
+
+/// Copies what `src_ref` names in `src` into `dst`, then tags it `dst_ref` there.
+///
+/// `dst_ref` may be empty or a digest, in which case nothing is tagged. With a platform in
+/// `options`, an index is resolved to the one manifest for that platform, which is copied and
+/// tagged alone.
+///
+/// # Errors
+///
+/// Errors of either store, as they come; [`ErrorKind::NotFound`] when the platform filter matches
+/// nothing. Whatever was pushed before the error stays, whole and verified.
+pub async fn copy(
+    src: &dyn ReadOnlyTarget,
+    src_ref: &str,
+    dst: &dyn Target,
+    dst_ref: &str,
+    options: &CopyOptions,
+) -> Result<Copied> {
+    let root = resolve_root(src, src_ref, options.platform.as_ref()).await?;
+    let engine = Engine::new(src, dst, &options.graph);
+    engine.node(&root).await?;
+    tag_root(dst, &root, dst_ref).await?;
+    Ok(Copied {
+        root,
+        stats: engine.stats(),
+    })
+}
+
+/// Copies `root` and everything below it from `src` to `dst`, tagging nothing.
+///
+/// # Errors
+///
+/// Errors of either store, as they come.
+pub async fn copy_graph(
+    src: &dyn ReadOnlyTarget,
+    dst: &dyn Target,
+    root: &Descriptor,
+    options: &CopyGraphOptions,
+) -> Result<CopyStats> {
+    let engine = Engine::new(src, dst, options);
+    engine.node(root).await?;
+    Ok(engine.stats())
+}
+
+/// Copies like [`copy`], and also the root's referrers (signatures, SBOMs, attestations),
+/// their referrers in turn up to `options.depth`, and, unless turned off, cosign's tag-scheme
+/// attachments with their tags. The root is tagged last of all.
+///
+/// A source that cannot list referrers contributes none; one that cannot list tags contributes
+/// no cosign attachments.
+///
+/// # Errors
+///
+/// As [`copy`].
+pub async fn extended_copy(
+    src: &dyn ReadOnlyTarget,
+    src_ref: &str,
+    dst: &dyn Target,
+    dst_ref: &str,
+    options: &ExtendedCopyOptions,
+) -> Result<Copied> {
+    let root = resolve_root(src, src_ref, options.copy.platform.as_ref()).await?;
+    let engine = Engine::new(src, dst, &options.copy.graph);
+    engine.node(&root).await?;
+
+    let src_tags: HashSet<String> = if options.cosign_tags {
+        match src.tags().await {
+            Ok(tags) => tags.into_iter().collect(),
+            Err(e) => {
+                tracing::debug!(error = %e, "source cannot list tags; skipping cosign attachments");
+                HashSet::new()
+            }
+        }
+    } else {
+        HashSet::new()
+    };
+
+    let server_filter = match options.artifact_types.as_slice() {
+        [only] => Some(only),
+        _ => None,
+    };
+    let mut seen: HashSet<Digest> = HashSet::from([root.digest.clone()]);
+    let mut frontier = vec![root.clone()];
+    let mut attachment_tags: Vec<(Descriptor, String)> = Vec::new();
+    let mut depth = 0usize;
+    while !frontier.is_empty() && options.depth.is_none_or(|max| depth < max) {
+        let mut next = Vec::new();
+        for subject in &frontier {
+            let found = match src.referrers(subject, server_filter).await {
+                Ok(found) => found,
+                Err(e) if e.is_unsupported() => Vec::new(),
+                Err(e) => return Err(e),
+            };
+            for r in found {
+                if wanted_type(&options.artifact_types, &r) && seen.insert(r.digest.clone()) {
+                    next.push(r);
+                }
+            }
+            for tag in cosign_tags_for(&subject.digest) {
+                if !src_tags.contains(&tag) {
+                    continue;
+                }
+                let desc = src.resolve(&tag).await?;
+                if seen.insert(desc.digest.clone()) {
+                    next.push(desc.clone());
+                }
+                attachment_tags.push((desc, tag));
+            }
+        }
+        try_join_all(next.iter().map(|r| engine.node(r))).await?;
+        frontier = next;
+        depth += 1;
+    }
+    for (desc, tag) in &attachment_tags {
+        dst.tag(desc, tag).await?;
+    }
+    tag_root(dst, &root, dst_ref).await?;
+    Ok(Copied {
+        root,
+        stats: engine.stats(),
+    })
+}
+
+/// The tags cosign gives a signature, attestation and SBOM of `digest`.
+fn cosign_tags_for(digest: &Digest) -> [String; 3] {
+    let base = format!("{}-{}", digest.algorithm(), digest.encoded());
+    [
+        format!("{base}.sig"),
+        format!("{base}.att"),
+        format!("{base}.sbom"),
+    ]
+}
+
+async fn tag_root(dst: &dyn Target, root: &Descriptor, dst_ref: &str) -> Result<()> {
+    if dst_ref.is_empty() || matches!(parse_ref(dst_ref)?, RefKind::Digest(_)) {
+        return Ok(());
+    }
+    dst.tag(root, dst_ref).await
+}
+
+async fn resolve_root(
+    src: &dyn ReadOnlyTarget,
+    src_ref: &str,
+    platform: Option<&Platform>,
+) -> Result<Descriptor> {
+    let root = src.resolve(src_ref).await?;
+    let Some(want) = platform else {
+        return Ok(root);
+    };
+    select_platform(src, root, want, src_ref).await
+}
+
+/// Picks the manifest for `want` under `root`, following nested indexes.
+async fn select_platform(
+    src: &dyn ReadOnlyTarget,
+    root: Descriptor,
+    want: &Platform,
+    src_ref: &str,
+) -> Result<Descriptor> {
+    let no_match = || {
+        Error::not_found(format!(
+            "{src_ref} has no manifest for platform {}/{}{}",
+            want.os,
+            want.architecture,
+            want.variant
+                .as_deref()
+                .map(|v| format!("/{v}"))
+                .unwrap_or_default()
+        ))
+    };
+    let mut node = root;
+    // Bounded: a hostile index could nest indexes without end.
+    for _ in 0..8 {
+        if node.platform.is_some() && !is_index(&node.media_type) {
+            // Chosen from an index by its platform: the index is authoritative.
+            return Ok(node);
+        }
+        if is_index(&node.media_type) {
+            let bytes = src.fetch_manifest(&node).await?;
+            let links = Links::parse(&node, &bytes)?;
+            node = links
+                .manifests
+                .into_iter()
+                .find(|m| {
+                    m.platform
+                        .as_ref()
+                        .is_some_and(|p| platform_matches(want, p))
+                        || (is_index(&m.media_type) && m.platform.is_none())
+                })
+                .ok_or_else(no_match)?;
+            continue;
+        }
+        if !is_manifest(&node.media_type) {
+            return Err(no_match());
+        }
+        // An image manifest: its config says its platform.
+        let bytes = src.fetch_manifest(&node).await?;
+        let links = Links::parse(&node, &bytes)?;
+        let config = links.config.ok_or_else(no_match)?;
+        let config_bytes = src.fetch_manifest(&config).await?;
+        let found: ConfigPlatform = serde_json::from_slice(&config_bytes).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidManifest,
+                format!("config {} is not a JSON image config: {e}", config.digest),
+            )
+        })?;
+        let mut have = Platform::new(found.os, found.architecture);
+        have.variant = found.variant;
+        return if platform_matches(want, &have) {
+            Ok(node)
+        } else {
+            Err(no_match())
+        };
+    }
+    Err(no_match())
+}
+
+#[derive(Deserialize)]
+struct ConfigPlatform {
+    #[serde(default)]
+    os: String,
+    #[serde(default)]
+    architecture: String,
+    #[serde(default)]
+    variant: Option<String>,
+}
+
+fn platform_matches(want: &Platform, have: &Platform) -> bool {
+    want.os == have.os
+        && want.architecture == have.architecture
+        && want
+            .variant
+            .as_ref()
+            .is_none_or(|v| have.variant.as_ref() == Some(v))
+        && want
+            .os_version
+            .as_ref()
+            .is_none_or(|v| have.os_version.as_ref() == Some(v))
+}
+
+/// Is this referrer of one of the wanted artifact types (all when the list is empty)?
+fn wanted_type(types: &[MediaType], desc: &Descriptor) -> bool {
+    types.is_empty()
+        || desc
+            .artifact_type
+            .as_ref()
+            .is_some_and(|t| types.contains(t))
+}

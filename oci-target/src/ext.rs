@@ -1,0 +1,117 @@
+//! Conveniences over the required calls, for every store at once.
+
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use oci_digest::Algorithm;
+use oci_spec_types::{Descriptor, MediaType};
+
+use crate::{BlobStream, Error, ErrorKind, ReadOnlyTarget, Result, Target};
+
+/// The largest manifest or index read whole into memory unless a caller says otherwise (4 MiB,
+/// as the distribution-spec suggests).
+pub const DEFAULT_MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
+
+/// A [`BlobStream`] over bytes already in memory, in pieces of at most 1 MiB (no data copied).
+pub fn bytes_stream(data: Bytes) -> BlobStream {
+    const PIECE: usize = 1 << 20;
+    let pieces = (0..data.len().div_ceil(PIECE)).map(move |i| {
+        let end = ((i + 1) * PIECE).min(data.len());
+        Ok(data.slice(i * PIECE..end))
+    });
+    Box::pin(futures_util::stream::iter(pieces.collect::<Vec<_>>()))
+}
+
+/// Reads a stream to the end into one buffer, refusing more than `max` bytes.
+///
+/// # Errors
+///
+/// [`ErrorKind::SizeLimitExceeded`] past `max`, or the stream's own errors.
+pub async fn read_to_bytes(mut stream: BlobStream, max: u64) -> Result<Bytes> {
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if buf.len() as u64 + chunk.len() as u64 > max {
+            return Err(Error::new(
+                ErrorKind::SizeLimitExceeded,
+                format!("content exceeds the limit of {max} bytes"),
+            ));
+        }
+        if buf.is_empty() {
+            // Most small content arrives in one piece: keep it without copying.
+            buf = BytesMut::from(chunk);
+        } else {
+            buf.extend_from_slice(&chunk);
+        }
+    }
+    Ok(buf.freeze())
+}
+
+/// Conveniences for every [`ReadOnlyTarget`].
+#[async_trait]
+pub trait ReadOnlyTargetExt: ReadOnlyTarget {
+    /// Fetches the whole content into memory, refusing content larger than `max` bytes before
+    /// any of it is read.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::SizeLimitExceeded`] when `desc.size > max`; otherwise as
+    /// [`fetch`](ReadOnlyTarget::fetch).
+    async fn fetch_bytes(&self, desc: &Descriptor, max: u64) -> Result<Bytes> {
+        if desc.size > max {
+            return Err(Error::new(
+                ErrorKind::SizeLimitExceeded,
+                format!(
+                    "{} is {} bytes, over the limit of {max} bytes",
+                    desc.digest, desc.size
+                ),
+            ));
+        }
+        let stream = self.fetch(desc).await?;
+        read_to_bytes(stream, max).await
+    }
+
+    /// Fetches a manifest or index whole, capped at [`DEFAULT_MAX_MANIFEST_BYTES`].
+    async fn fetch_manifest(&self, desc: &Descriptor) -> Result<Bytes> {
+        self.fetch_bytes(desc, DEFAULT_MAX_MANIFEST_BYTES).await
+    }
+
+    /// Resolves `reference` and fetches the manifest it names.
+    async fn resolve_manifest(&self, reference: &str) -> Result<(Descriptor, Bytes)> {
+        let desc = self.resolve(reference).await?;
+        let bytes = self.fetch_manifest(&desc).await?;
+        Ok((desc, bytes))
+    }
+}
+
+impl<T: ReadOnlyTarget + ?Sized> ReadOnlyTargetExt for T {}
+
+/// Conveniences for every [`Target`].
+#[async_trait]
+pub trait TargetExt: Target {
+    /// Pushes bytes already in memory as `desc`.
+    async fn push_bytes(&self, desc: &Descriptor, data: Bytes) -> Result<()> {
+        self.push(desc, bytes_stream(data)).await
+    }
+
+    /// Pushes bytes as content of `media_type`, computing the sha256 descriptor.
+    async fn push_content(&self, media_type: MediaType, data: Bytes) -> Result<Descriptor> {
+        let desc = Descriptor::new(
+            media_type,
+            Algorithm::Sha256.digest(&data),
+            data.len() as u64,
+        );
+        self.push_bytes(&desc, data).await?;
+        Ok(desc)
+    }
+
+    /// Tags `desc` with each of `references`, in order.
+    async fn tag_all(&self, desc: &Descriptor, references: &[&str]) -> Result<()> {
+        for r in references {
+            self.tag(desc, r).await?;
+        }
+        Ok(())
+    }
+}
+
+impl<T: Target + ?Sized> TargetExt for T {}

@@ -1,0 +1,195 @@
+//! The traits every store implements.
+//!
+//! A store is anything that holds content addressed by digest and names some of it by tag: a
+//! registry repository, an OCI image-layout directory, memory. Code written against these traits
+//! (the copy engine, a CLI) works with any of them, picked at run time as `Arc<dyn Target>`.
+//!
+//! Manifests and blobs go through the same calls: a manifest is content whose media type says it
+//! is one, fetched and pushed as raw bytes so its digest is always of the bytes the store holds.
+
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_core::Stream;
+use oci_spec_types::{Descriptor, MediaType};
+
+use crate::{Error, Result};
+
+/// A stream of content. Streams returned by [`ReadOnlyTarget::fetch`] are verified: read to the
+/// end, they have yielded exactly the descriptor's bytes or an error.
+pub type BlobStream = Pin<Box<dyn Stream<Item = Result<Bytes>> + Send + 'static>>;
+
+/// What a store can do beyond the required calls, so callers can pick a strategy up front
+/// instead of trying and failing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// [`ReadOnlyTarget::referrers`] is answered.
+    pub referrers: bool,
+    /// [`Target::mount`] may succeed.
+    pub mount: bool,
+    /// [`Target::delete`] is answered.
+    pub delete: bool,
+    /// [`Target::untag`] is answered.
+    pub untag: bool,
+}
+
+impl Capabilities {
+    /// Every capability.
+    pub fn all() -> Self {
+        Capabilities {
+            referrers: true,
+            mount: true,
+            delete: true,
+            untag: true,
+        }
+    }
+
+    /// Sets `referrers`.
+    pub fn with_referrers(mut self, on: bool) -> Self {
+        self.referrers = on;
+        self
+    }
+
+    /// Sets `mount`.
+    pub fn with_mount(mut self, on: bool) -> Self {
+        self.mount = on;
+        self
+    }
+
+    /// Sets `delete`.
+    pub fn with_delete(mut self, on: bool) -> Self {
+        self.delete = on;
+        self
+    }
+
+    /// Sets `untag`.
+    pub fn with_untag(mut self, on: bool) -> Self {
+        self.untag = on;
+        self
+    }
+}
+
+/// The read half of a store.
+#[async_trait]
+pub trait ReadOnlyTarget: Send + Sync + std::fmt::Debug {
+    /// Streams the content `desc` names, verified against its size and digest as it is read.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when the store does not have it;
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) for a digest algorithm the store
+    /// cannot verify. The stream itself yields
+    /// [`ErrorKind::DigestMismatch`](crate::ErrorKind::DigestMismatch) or
+    /// [`ErrorKind::SizeMismatch`](crate::ErrorKind::SizeMismatch) when the bytes are wrong.
+    async fn fetch(&self, desc: &Descriptor) -> Result<BlobStream>;
+
+    /// Whether the store has the content `desc` names.
+    async fn exists(&self, desc: &Descriptor) -> Result<bool>;
+
+    /// The descriptor a reference (a tag, or a digest) points at.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when nothing is tagged so;
+    /// [`ErrorKind::InvalidReference`](crate::ErrorKind::InvalidReference) when the string is
+    /// neither a tag nor a digest.
+    async fn resolve(&self, reference: &str) -> Result<Descriptor>;
+
+    /// Every tag, sorted.
+    async fn tags(&self) -> Result<Vec<String>>;
+
+    /// The manifests whose `subject` is `subject`, optionally only those of `artifact_type`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) where the store cannot list
+    /// referrers (the default).
+    async fn referrers(
+        &self,
+        subject: &Descriptor,
+        artifact_type: Option<&MediaType>,
+    ) -> Result<Vec<Descriptor>> {
+        let _ = (subject, artifact_type);
+        Err(Error::unsupported("this store cannot list referrers"))
+    }
+
+    /// What the store can do beyond the required calls.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
+    }
+}
+
+/// The read-write store.
+#[async_trait]
+pub trait Target: ReadOnlyTarget {
+    /// Stores `content` as `desc`, only if it matches `desc`'s size and digest; otherwise an
+    /// error, and nothing of it is visible. Pushing what the store already has is not an error.
+    ///
+    /// Dropping the returned future before it completes leaves nothing visible either.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::DigestMismatch`](crate::ErrorKind::DigestMismatch) or
+    /// [`ErrorKind::SizeMismatch`](crate::ErrorKind::SizeMismatch) when the content differs,
+    /// and errors of the stream itself as they come.
+    async fn push(&self, desc: &Descriptor, content: BlobStream) -> Result<()>;
+
+    /// Points `reference` (a tag) at `desc`, which the store must have. Re-tagging moves the tag.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when the store does not have `desc`;
+    /// [`ErrorKind::InvalidReference`](crate::ErrorKind::InvalidReference) for a bad tag.
+    async fn tag(&self, desc: &Descriptor, reference: &str) -> Result<()>;
+
+    /// Pushes a manifest and tags it in one step; stores that can do both at once (a registry's
+    /// manifest PUT by tag) override this.
+    async fn push_tagged(
+        &self,
+        desc: &Descriptor,
+        content: BlobStream,
+        reference: &str,
+    ) -> Result<()> {
+        self.push(desc, content).await?;
+        self.tag(desc, reference).await
+    }
+
+    /// Deletes the content `desc` names, and any tag pointing at it.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when the store does not have it;
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) where the store cannot delete
+    /// (the default).
+    async fn delete(&self, desc: &Descriptor) -> Result<()> {
+        let _ = desc;
+        Err(Error::unsupported("this store cannot delete"))
+    }
+
+    /// Removes a tag, keeping the content.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when there is no such tag;
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) where the store cannot (the
+    /// default).
+    async fn untag(&self, reference: &str) -> Result<()> {
+        let _ = reference;
+        Err(Error::unsupported("this store cannot remove tags"))
+    }
+
+    /// Makes `desc` available here by linking it from another repository of the same registry,
+    /// without transferring it. Returns `true` when mounted, `false` when the store declined and
+    /// the caller should push instead.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) for stores that are not
+    /// registries (the default).
+    async fn mount(&self, desc: &Descriptor, from_repository: &str) -> Result<bool> {
+        let _ = (desc, from_repository);
+        Err(Error::unsupported("this store cannot mount"))
+    }
+}
