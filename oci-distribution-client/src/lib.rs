@@ -1,1 +1,14 @@
 #![doc = include_str!("../README.md")]
+
+pub mod auth;
+mod client;
+mod config;
+mod errors;
+mod http;
+mod listing;
+mod repository;
+mod upload;
+
+pub use client::Client;
+pub use config::{ClientConfig, RetryPolicy};
+pub use repository::Repository;

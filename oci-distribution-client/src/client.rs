@@ -1,0 +1,157 @@
+//! The client: one HTTP connection pool, one credential store, many repositories.
+
+use std::sync::Arc;
+
+use reqwest::Method;
+
+use crate::auth::{Auth, Scopes};
+use crate::config::ClientConfig;
+use crate::errors::from_response;
+use crate::http::{Call, Inner};
+use crate::listing::paginate;
+use crate::repository::{Repository, check_repository_name};
+use oci_target::{Error, ErrorKind, Result};
+
+/// A registry client. Cheap to clone; clones share connections and cached tokens.
+///
+/// ```no_run
+/// # async fn demo() -> oci_target::Result<()> {
+/// use oci_distribution_client::{Client, ClientConfig};
+/// use oci_target::ReadOnlyTarget;
+///
+/// let client = Client::new(ClientConfig::default().with_plain_http("localhost:5000"))?;
+/// let repo = client.repository("localhost:5000", "library/alpine")?;
+/// let desc = repo.resolve("latest").await?;
+/// println!("{}", desc.digest);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl Client {
+    /// A client with `config`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Transport`] when a certificate or key in the config cannot be read.
+    pub fn new(config: ClientConfig) -> Result<Self> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.read_timeout)
+            .pool_idle_timeout(std::time::Duration::from_secs(90))
+            .tcp_nodelay(true);
+        for pem in &config.ca_certs_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+                Error::new(
+                    ErrorKind::Transport,
+                    format!("a CA certificate cannot be read: {e}"),
+                )
+            })?;
+            for c in certs {
+                builder = builder.add_root_certificate(c);
+            }
+        }
+        if let Some(pem) = &config.client_identity_pem {
+            let identity = reqwest::Identity::from_pem(pem).map_err(|e| {
+                Error::new(
+                    ErrorKind::Transport,
+                    format!("the client certificate cannot be read: {e}"),
+                )
+            })?;
+            builder = builder.identity(identity);
+        }
+        if config.tls_skip_verify {
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
+        let http = builder.build().map_err(|e| {
+            Error::new(
+                ErrorKind::Transport,
+                format!("cannot build the HTTP client: {e}"),
+            )
+        })?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                auth: Auth::new(&config),
+                config,
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    /// A repository of `registry` (`host[:port]`; `docker.io` is reached at its API host).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidReference`] when `name` breaks the repository-name grammar.
+    pub fn repository(&self, registry: &str, name: &str) -> Result<Repository> {
+        check_repository_name(name)?;
+        Ok(Repository::new(
+            self.inner.clone(),
+            api_host(registry),
+            name,
+        ))
+    }
+
+    /// Checks that `registry` speaks the distribution API and that the credentials work
+    /// (`GET /v2/`).
+    pub async fn ping(&self, registry: &str) -> Result<()> {
+        let registry = api_host(registry);
+        let url = self.inner.api_base(&registry)?;
+        let what = format!("ping {registry}");
+        let scopes = Scopes::none();
+        let response = self
+            .inner
+            .send(Call::new(&what, &registry, &scopes, Method::GET, url))
+            .await?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(from_response(&what, response).await)
+        }
+    }
+
+    /// Every repository of `registry` (`GET /v2/_catalog`, following pages).
+    pub async fn catalog(&self, registry: &str) -> Result<Vec<String>> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            #[serde(default)]
+            repositories: Vec<String>,
+        }
+        let registry = api_host(registry);
+        let mut url = self
+            .inner
+            .api_base(&registry)?
+            .join("_catalog")
+            .map_err(bad_url)?;
+        url.set_query(Some("n=1000"));
+        let mut scopes = Scopes::none();
+        scopes.add("registry:catalog:*");
+        let what = format!("list repositories of {registry}");
+        let pages: Vec<Page> = paginate(&self.inner, &what, &registry, &scopes, url).await?;
+        Ok(pages.into_iter().flat_map(|p| p.repositories).collect())
+    }
+}
+
+/// The host that serves a registry's API: docker.io's is `registry-1.docker.io`.
+pub(crate) fn api_host(registry: &str) -> String {
+    match registry {
+        "docker.io" | "index.docker.io" => "registry-1.docker.io".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+pub(crate) fn bad_url(e: url::ParseError) -> Error {
+    Error::new(
+        ErrorKind::InvalidReference,
+        format!("cannot build a registry URL: {e}"),
+    )
+}

@@ -1,0 +1,215 @@
+//! Options of the registry client.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::{Anonymous, CredentialProvider};
+
+/// How requests that failed for a passing reason are tried again.
+///
+/// Retried: 408, 429, 5xx and connection errors, for requests whose body can be sent again.
+/// Waits grow exponentially from `initial_backoff` to `max_backoff`, with full jitter, and honour
+/// a `Retry-After` header up to `max_backoff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// Tries after the first. Default 4.
+    pub max_retries: u32,
+    /// The first wait. Default 200 ms.
+    pub initial_backoff: Duration,
+    /// The longest wait. Default 10 s.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 4,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_retries: 0,
+            ..Self::default()
+        }
+    }
+
+    /// Sets `max_retries`.
+    pub fn with_max_retries(mut self, n: u32) -> Self {
+        self.max_retries = n;
+        self
+    }
+
+    /// Sets the backoff bounds.
+    pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_backoff = initial;
+        self.max_backoff = max.max(initial);
+        self
+    }
+}
+
+/// Options of a [`Client`](crate::Client).
+///
+/// Plain HTTP is used only for hosts listed in `plain_http`, loopback included: a registry on
+/// `localhost` gets HTTPS unless the caller says otherwise, so credentials never travel in clear
+/// text by accident.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// Sent as `User-Agent`.
+    pub user_agent: String,
+    /// Hosts (`host` or `host:port`) spoken to over plain HTTP.
+    pub plain_http: Vec<String>,
+    /// Skip TLS certificate verification (for test registries only).
+    pub tls_skip_verify: bool,
+    /// Extra root certificates, PEM.
+    pub ca_certs_pem: Vec<Vec<u8>>,
+    /// A client certificate and key, PEM, for registries that ask for one.
+    pub client_identity_pem: Option<Vec<u8>>,
+    /// Time to connect. Default 15 s.
+    pub connect_timeout: Duration,
+    /// Longest wait for any read on a connection. Default 60 s.
+    pub read_timeout: Duration,
+    /// Retries.
+    pub retry: RetryPolicy,
+    /// Where credentials come from.
+    pub credentials: Arc<dyn CredentialProvider>,
+    /// The largest manifest read into memory. Default 4 MiB.
+    pub max_manifest_bytes: u64,
+    /// Blobs up to this size are buffered and uploaded in one PUT that can be retried; larger
+    /// ones stream. Default 8 MiB.
+    pub buffered_upload_max: u64,
+    /// Upload blobs in PATCH chunks of this size instead of one streaming PUT. Default none.
+    pub chunk_size: Option<u64>,
+    /// Redirects followed for one request. Default 10.
+    pub max_redirects: usize,
+    /// Pages read from one listing (tags, catalog, referrers) before giving up. Default 1,000.
+    pub max_pages: usize,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            user_agent: concat!("oci-distribution-client/", env!("CARGO_PKG_VERSION")).into(),
+            plain_http: Vec::new(),
+            tls_skip_verify: false,
+            ca_certs_pem: Vec::new(),
+            client_identity_pem: None,
+            connect_timeout: Duration::from_secs(15),
+            read_timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+            credentials: Arc::new(Anonymous),
+            max_manifest_bytes: oci_target::DEFAULT_MAX_MANIFEST_BYTES,
+            buffered_upload_max: 8 << 20,
+            chunk_size: None,
+            max_redirects: 10,
+            max_pages: 1000,
+        }
+    }
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("user_agent", &self.user_agent)
+            .field("plain_http", &self.plain_http)
+            .field("tls_skip_verify", &self.tls_skip_verify)
+            .field("ca_certs", &self.ca_certs_pem.len())
+            .field("client_identity", &self.client_identity_pem.is_some())
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("retry", &self.retry)
+            .field("credentials", &self.credentials)
+            .field("max_manifest_bytes", &self.max_manifest_bytes)
+            .field("buffered_upload_max", &self.buffered_upload_max)
+            .field("chunk_size", &self.chunk_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientConfig {
+    /// Speaks plain HTTP to `host` (`host` or `host:port`).
+    pub fn with_plain_http(mut self, host: impl Into<String>) -> Self {
+        self.plain_http.push(host.into());
+        self
+    }
+
+    /// Sets where credentials come from.
+    pub fn with_credentials(mut self, provider: impl CredentialProvider + 'static) -> Self {
+        self.credentials = Arc::new(provider);
+        self
+    }
+
+    /// Adds a root certificate (PEM).
+    pub fn with_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.ca_certs_pem.push(pem.into());
+        self
+    }
+
+    /// Sets a client certificate and key (PEM).
+    pub fn with_client_identity_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.client_identity_pem = Some(pem.into());
+        self
+    }
+
+    /// Skips TLS verification (test registries only).
+    pub fn with_tls_skip_verify(mut self, skip: bool) -> Self {
+        self.tls_skip_verify = skip;
+        self
+    }
+
+    /// Sets the retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets the user agent.
+    pub fn with_user_agent(mut self, agent: impl Into<String>) -> Self {
+        self.user_agent = agent.into();
+        self
+    }
+
+    /// Sets the timeouts.
+    pub fn with_timeouts(mut self, connect: Duration, read: Duration) -> Self {
+        self.connect_timeout = connect;
+        self.read_timeout = read;
+        self
+    }
+
+    /// Uploads in PATCH chunks of `bytes`.
+    pub fn with_chunk_size(mut self, bytes: u64) -> Self {
+        self.chunk_size = Some(bytes.max(1));
+        self
+    }
+
+    /// Sets the buffered-upload threshold.
+    pub fn with_buffered_upload_max(mut self, bytes: u64) -> Self {
+        self.buffered_upload_max = bytes;
+        self
+    }
+
+    /// Sets the manifest cap.
+    pub fn with_max_manifest_bytes(mut self, bytes: u64) -> Self {
+        self.max_manifest_bytes = bytes;
+        self
+    }
+
+    /// Sets the page cap of listings.
+    pub fn with_max_pages(mut self, pages: usize) -> Self {
+        self.max_pages = pages.max(1);
+        self
+    }
+
+    pub(crate) fn is_plain_http(&self, registry: &str) -> bool {
+        let host = registry.rsplit_once(':').map_or(registry, |(h, _)| h);
+        self.plain_http.iter().any(|h| h == registry || h == host)
+    }
+}

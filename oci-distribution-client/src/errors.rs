@@ -1,0 +1,147 @@
+//! Registry responses that failed, as the shared error type.
+
+use oci_target::{Error, ErrorKind, RegistryErrorCode};
+use serde::Deserialize;
+
+/// How much of an error body is read.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+#[derive(Deserialize)]
+struct Body {
+    #[serde(default)]
+    errors: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+struct Entry {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    detail: Option<serde_json::Value>,
+}
+
+/// The error kind an HTTP status and the registry's codes mean.
+fn kind_of(status: u16, codes: &[RegistryErrorCode]) -> ErrorKind {
+    let has = |c: &str| codes.iter().any(|e| e.code == c);
+    if has("DIGEST_INVALID") {
+        return ErrorKind::DigestMismatch;
+    }
+    if has("SIZE_INVALID") {
+        return ErrorKind::SizeMismatch;
+    }
+    if has("MANIFEST_INVALID") || has("MANIFEST_BLOB_UNKNOWN") {
+        return ErrorKind::InvalidManifest;
+    }
+    if has("NAME_INVALID") || has("TAG_INVALID") {
+        return ErrorKind::InvalidReference;
+    }
+    if has("UNSUPPORTED") {
+        return ErrorKind::Unsupported;
+    }
+    match status {
+        401 => ErrorKind::Unauthorized,
+        403 => ErrorKind::Denied,
+        404 => ErrorKind::NotFound,
+        405 => ErrorKind::Unsupported,
+        413 => ErrorKind::SizeLimitExceeded,
+        416 => ErrorKind::Transport,
+        429 => ErrorKind::TooManyRequests,
+        408 | 500..=599 => ErrorKind::Transport,
+        _ => ErrorKind::Other,
+    }
+}
+
+/// Turns a failed response into an [`Error`] that keeps the registry's codes. `what` says which
+/// operation on which reference failed.
+pub(crate) async fn from_response(what: &str, response: reqwest::Response) -> Error {
+    let status = response.status().as_u16();
+    let mut body = Vec::new();
+    let mut response = response;
+    while body.len() < MAX_ERROR_BODY {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    body.truncate(MAX_ERROR_BODY);
+    from_parts(what, status, &body)
+}
+
+/// As [`from_response`], from a status and the start of the body.
+pub(crate) fn from_parts(what: &str, status: u16, body: &[u8]) -> Error {
+    let codes: Vec<RegistryErrorCode> = serde_json::from_slice::<Body>(body)
+        .map(|b| {
+            b.errors
+                .into_iter()
+                .map(|e| {
+                    let c = RegistryErrorCode::new(e.code, e.message);
+                    match e.detail {
+                        Some(d) if !d.is_null() => c.with_detail(d.to_string()),
+                        _ => c,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut message = format!("{what}: the registry answered {status}");
+    if codes.is_empty() && !body.is_empty() {
+        let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
+        let text: String = text.chars().filter(|c| !c.is_control()).collect();
+        message.push_str(&format!(" ({})", text.trim()));
+    }
+    Error::new(kind_of(status, &codes), message)
+        .with_status(status)
+        .with_registry_errors(codes)
+}
+
+/// A transport failure of `what`.
+pub(crate) fn transport(what: &str, err: reqwest::Error) -> Error {
+    let kind = if err.is_timeout() {
+        ErrorKind::Cancelled
+    } else {
+        ErrorKind::Transport
+    };
+    // reqwest's Display includes the URL; ours never carry secrets (tokens go in headers).
+    Error::new(kind, format!("{what}: {err}")).with_source(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_codes_are_kept() {
+        let e = from_parts(
+            "fetch manifest a/b:latest",
+            404,
+            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{"Tag":"latest"}}]}"#,
+        );
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert!(e.has_registry_code("MANIFEST_UNKNOWN"));
+        assert_eq!(
+            e.registry_errors()[0].detail.as_deref(),
+            Some(r#"{"Tag":"latest"}"#)
+        );
+        assert_eq!(e.status(), Some(404));
+    }
+
+    #[test]
+    fn codes_beat_statuses_and_non_json_is_shown() {
+        assert_eq!(
+            from_parts(
+                "x",
+                400,
+                br#"{"errors":[{"code":"DIGEST_INVALID","message":"m"}]}"#
+            )
+            .kind(),
+            ErrorKind::DigestMismatch
+        );
+        let e = from_parts("push blob", 502, b"<html>Bad Gateway</html>\n");
+        assert_eq!(e.kind(), ErrorKind::Transport);
+        assert!(e.to_string().contains("Bad Gateway"), "{e}");
+        assert_eq!(from_parts("x", 429, b"").kind(), ErrorKind::TooManyRequests);
+        assert_eq!(from_parts("x", 403, b"").kind(), ErrorKind::Denied);
+    }
+}

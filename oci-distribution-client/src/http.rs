@@ -1,0 +1,363 @@
+//! Sending one registry request: authentication, retries and redirects.
+//!
+//! Every request goes through [`Inner::send`]: it adds the credential the registry is known to
+//! want, answers a 401 challenge once, retries passing failures with backoff when the body can be
+//! sent again, and follows redirects itself so that `Authorization` is never sent to another host.
+
+use std::hash::{BuildHasher, Hasher};
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{
+    AUTHORIZATION, HeaderMap, HeaderValue, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE,
+};
+use reqwest::{Method, Response, StatusCode, Url};
+
+use crate::auth::{Auth, Challenge, Scopes, parse_challenge};
+use crate::config::ClientConfig;
+use crate::errors::{from_response, transport};
+use oci_target::{Error, ErrorKind, Result};
+
+/// The shared state of a client.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) http: reqwest::Client,
+    pub(crate) config: ClientConfig,
+    pub(crate) auth: Auth,
+}
+
+/// The body of a request.
+pub(crate) enum CallBody {
+    /// No body.
+    Empty,
+    /// Bytes in memory: can be sent again.
+    Bytes(Bytes),
+    /// A stream: sent once.
+    Once(Option<reqwest::Body>),
+}
+
+impl CallBody {
+    fn resendable(&self) -> bool {
+        !matches!(self, CallBody::Once(_))
+    }
+}
+
+/// One request to a registry.
+pub(crate) struct Call<'a> {
+    /// What the request does, for error messages: `"fetch manifest a/b@sha256:…"`.
+    pub(crate) what: &'a str,
+    /// `host[:port]` of the registry, for credentials and same-origin checks.
+    pub(crate) registry: &'a str,
+    pub(crate) scopes: &'a Scopes,
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: CallBody,
+}
+
+impl<'a> Call<'a> {
+    pub(crate) fn new(
+        what: &'a str,
+        registry: &'a str,
+        scopes: &'a Scopes,
+        method: Method,
+        url: Url,
+    ) -> Self {
+        Call {
+            what,
+            registry,
+            scopes,
+            method,
+            url,
+            headers: HeaderMap::new(),
+            body: CallBody::Empty,
+        }
+    }
+
+    pub(crate) fn header(mut self, name: reqwest::header::HeaderName, value: &str) -> Self {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            self.headers.insert(name, v);
+        }
+        self
+    }
+
+    pub(crate) fn body(mut self, body: CallBody) -> Self {
+        self.body = body;
+        self
+    }
+}
+
+/// True when `url` is on the registry's own host and port.
+pub(crate) fn same_origin(url: &Url, registry: &str) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host_port = match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_owned(),
+    };
+    let registry = registry.trim_start_matches('[');
+    host_port.trim_start_matches('[') == registry
+        || (url.port().is_none() && host == registry.trim_end_matches(']'))
+}
+
+impl Inner {
+    /// The base URL of `registry`'s API, `https://host/v2/` unless the host is marked for plain
+    /// HTTP.
+    pub(crate) fn api_base(&self, registry: &str) -> Result<Url> {
+        let scheme = if self.config.is_plain_http(registry) {
+            "http"
+        } else {
+            "https"
+        };
+        Url::parse(&format!("{scheme}://{registry}/v2/")).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidReference,
+                format!("{registry:?} is not a registry host: {e}"),
+            )
+        })
+    }
+
+    /// May we follow to `url`? HTTPS anywhere, plain HTTP only to hosts marked for it.
+    fn check_scheme(&self, url: &Url, what: &str) -> Result<()> {
+        let host = url.host_str().unwrap_or_default();
+        let host_port = match url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_owned(),
+        };
+        match url.scheme() {
+            "https" => Ok(()),
+            "http" if self.config.is_plain_http(&host_port) => Ok(()),
+            other => Err(Error::new(
+                ErrorKind::Transport,
+                format!(
+                    "{what}: refusing to follow to {other}://{host_port}, which is not marked for plain HTTP"
+                ),
+            )),
+        }
+    }
+
+    /// Sends `call`, authenticating, retrying and following redirects; returns the final
+    /// response whatever its status (callers map non-success statuses with
+    /// [`from_response`]).
+    pub(crate) async fn send(&self, mut call: Call<'_>) -> Result<Response> {
+        let retry = self.config.retry;
+        let mut attempt = 0u32;
+        let mut answered_challenge = false;
+        let mut redirects = 0usize;
+        let mut url = call.url.clone();
+        loop {
+            let body = match &mut call.body {
+                CallBody::Empty => None,
+                CallBody::Bytes(b) => Some(reqwest::Body::from(b.clone())),
+                CallBody::Once(b) => Some(b.take().ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Transport,
+                        format!(
+                            "{}: the request must be sent again but its body was a stream",
+                            call.what
+                        ),
+                    )
+                })?),
+            };
+            let mut request = self
+                .http
+                .request(call.method.clone(), url.clone())
+                .headers(call.headers.clone());
+            let own_host = same_origin(&url, call.registry);
+            if own_host
+                && let Some(h) = self
+                    .auth
+                    .prepare(&self.http, &self.config, call.registry, call.scopes)
+                    .await
+            {
+                request = request.header(AUTHORIZATION, h);
+            }
+            if let Some(b) = body {
+                request = request.body(b);
+            }
+            let started = std::time::Instant::now();
+            let outcome = request.send().await;
+            let response = match outcome {
+                Ok(r) => r,
+                Err(e) => {
+                    let passing = e.is_connect() || e.is_timeout() || e.is_request();
+                    if passing && call.body.resendable() && attempt < retry.max_retries {
+                        attempt += 1;
+                        let wait = backoff(&self.config, attempt, None);
+                        tracing::debug!(what = call.what, attempt, ?wait, error = %e, "retrying after a connection error");
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    return Err(transport(call.what, e));
+                }
+            };
+            let status = response.status();
+            tracing::debug!(
+                what = call.what,
+                method = %call.method,
+                url = %redact(&url),
+                status = status.as_u16(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "registry request"
+            );
+
+            if status == StatusCode::UNAUTHORIZED && own_host {
+                if answered_challenge {
+                    self.auth.forget(call.registry, call.scopes);
+                    return Err(from_response(call.what, response).await);
+                }
+                let header = response
+                    .headers()
+                    .get(WWW_AUTHENTICATE)
+                    .and_then(|h| h.to_str().ok())
+                    .map(str::to_owned);
+                let challenge = match header.as_deref().map(parse_challenge) {
+                    Some(Ok(c)) => c,
+                    Some(Err(why)) => {
+                        return Err(Error::new(
+                            ErrorKind::Unauthorized,
+                            format!(
+                                "{}: the registry's WWW-Authenticate header is malformed: {why}",
+                                call.what
+                            ),
+                        )
+                        .with_status(401));
+                    }
+                    None => return Err(from_response(call.what, response).await),
+                };
+                if let Challenge::Bearer { error: Some(e), .. } = &challenge {
+                    tracing::debug!(what = call.what, error = %e, "bearer challenge");
+                }
+                self.auth.forget(call.registry, call.scopes);
+                self.auth
+                    .authenticate(
+                        &self.http,
+                        &self.config,
+                        call.registry,
+                        &challenge,
+                        call.scopes,
+                    )
+                    .await
+                    .map_err(|e| e.context(call.what))?;
+                answered_challenge = true;
+                if !call.body.resendable() {
+                    return Err(Error::new(
+                        ErrorKind::Unauthorized,
+                        format!(
+                            "{}: the registry asked for authentication in the middle of a streamed upload",
+                            call.what
+                        ),
+                    ));
+                }
+                continue;
+            }
+
+            if is_retryable(status) && call.body.resendable() && attempt < retry.max_retries {
+                attempt += 1;
+                let wait = backoff(&self.config, attempt, response.headers().get(RETRY_AFTER));
+                tracing::debug!(
+                    what = call.what,
+                    attempt,
+                    status = status.as_u16(),
+                    ?wait,
+                    "retrying"
+                );
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+
+            if status.is_redirection()
+                && matches!(call.method, Method::GET | Method::HEAD)
+                && let Some(next) = response
+                    .headers()
+                    .get(LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .and_then(|l| url.join(l).ok())
+            {
+                redirects += 1;
+                if redirects > self.config.max_redirects {
+                    return Err(Error::new(
+                        ErrorKind::Transport,
+                        format!(
+                            "{}: more than {} redirects",
+                            call.what, self.config.max_redirects
+                        ),
+                    ));
+                }
+                self.check_scheme(&next, call.what)?;
+                if !same_origin(&next, call.registry) {
+                    // Nothing of ours goes to another host: no Authorization, no cookies.
+                    call.headers.remove(AUTHORIZATION);
+                }
+                url = next;
+                continue;
+            }
+            return Ok(response);
+        }
+    }
+}
+
+fn is_retryable(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// Exponential backoff with full jitter, or the server's `Retry-After` (seconds), capped.
+fn backoff(config: &ClientConfig, attempt: u32, retry_after: Option<&HeaderValue>) -> Duration {
+    let max = config.retry.max_backoff;
+    if let Some(secs) = retry_after
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        return Duration::from_secs(secs).min(max);
+    }
+    let exp = config
+        .retry
+        .initial_backoff
+        .saturating_mul(1u32 << attempt.min(16))
+        .min(max);
+    // Full jitter: anywhere in [exp/2, exp]. Randomness from the std hasher's random keys.
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(attempt);
+    let frac = (h.finish() % 1000) as u32;
+    exp / 2 + exp / 2 * frac / 1000
+}
+
+/// The URL without its query, which may carry upload state.
+pub(crate) fn redact(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    let _ = u.set_password(None);
+    u.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins() {
+        let u = Url::parse("https://127.0.0.1:5000/v2/x").unwrap();
+        assert!(same_origin(&u, "127.0.0.1:5000"));
+        assert!(!same_origin(&u, "127.0.0.1:5001"));
+        let u = Url::parse("https://registry.example/v2/x").unwrap();
+        assert!(same_origin(&u, "registry.example"));
+        assert!(!same_origin(&u, "evil.example"));
+        let u = Url::parse("http://[::1]:5000/v2/").unwrap();
+        assert!(same_origin(&u, "[::1]:5000"));
+    }
+
+    #[test]
+    fn backoff_grows_and_honours_retry_after() {
+        let config = ClientConfig::default();
+        let first = backoff(&config, 1, None);
+        let later = backoff(&config, 5, None);
+        assert!(first <= Duration::from_millis(400) && first >= Duration::from_millis(200));
+        assert!(later >= first);
+        assert!(backoff(&config, 30, None) <= config.retry.max_backoff);
+        let ra = HeaderValue::from_static("3");
+        assert_eq!(backoff(&config, 1, Some(&ra)), Duration::from_secs(3));
+        let huge = HeaderValue::from_static("99999");
+        assert_eq!(backoff(&config, 1, Some(&huge)), config.retry.max_backoff);
+    }
+}

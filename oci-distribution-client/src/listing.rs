@@ -1,0 +1,137 @@
+//! Paginated listings: tags, catalog, referrers.
+//!
+//! Pages follow the `Link: <url>; rel="next"` header. A next page must be on the registry's own
+//! host, and a registry that never stops paginating is cut off after a page cap.
+
+use reqwest::header::LINK;
+use reqwest::{Method, Url};
+use serde::de::DeserializeOwned;
+
+use crate::auth::Scopes;
+use crate::errors::from_response;
+use crate::http::{Call, Inner, same_origin};
+use oci_target::{Error, ErrorKind, Result};
+
+/// Reads every page of a listing starting at `url`.
+pub(crate) async fn paginate<T: DeserializeOwned>(
+    inner: &Inner,
+    what: &str,
+    registry: &str,
+    scopes: &Scopes,
+    first: Url,
+) -> Result<Vec<T>> {
+    let mut pages = Vec::new();
+    let mut next = Some(first);
+    while let Some(url) = next.take() {
+        if pages.len() >= inner.config.max_pages {
+            return Err(Error::new(
+                ErrorKind::SizeLimitExceeded,
+                format!(
+                    "{what}: more than {} pages; giving up",
+                    inner.config.max_pages
+                ),
+            ));
+        }
+        let response = inner
+            .send(Call::new(what, registry, scopes, Method::GET, url.clone()))
+            .await?;
+        if !response.status().is_success() {
+            return Err(from_response(what, response).await);
+        }
+        next = match response.headers().get(LINK).and_then(|l| l.to_str().ok()) {
+            Some(link) => Some(next_link(link, &url, registry, what)?),
+            None => None,
+        }
+        .flatten();
+        let body =
+            crate::repository::read_capped(response, inner.config.max_manifest_bytes, what).await?;
+        let page: T = serde_json::from_slice(&body).map_err(|e| {
+            Error::new(
+                ErrorKind::Transport,
+                format!("{what}: the registry sent a malformed page: {e}"),
+            )
+        })?;
+        pages.push(page);
+    }
+    Ok(pages)
+}
+
+/// The `rel="next"` URL of a `Link` header, resolved against the current page.
+fn next_link(header: &str, current: &Url, registry: &str, what: &str) -> Result<Option<Url>> {
+    for part in header.split(',') {
+        let part = part.trim();
+        let Some(end) = part.find('>') else { continue };
+        if !part.starts_with('<') {
+            continue;
+        }
+        let target = &part[1..end];
+        let params = &part[end + 1..];
+        let is_next = params
+            .split(';')
+            .map(str::trim)
+            .any(|p| p.eq_ignore_ascii_case("rel=\"next\"") || p.eq_ignore_ascii_case("rel=next"));
+        if !is_next {
+            continue;
+        }
+        let url = current.join(target).map_err(|e| {
+            Error::new(
+                ErrorKind::Transport,
+                format!("{what}: malformed Link header: {e}"),
+            )
+        })?;
+        if !same_origin(&url, registry) || url.scheme() != current.scheme() {
+            return Err(Error::new(
+                ErrorKind::Transport,
+                format!(
+                    "{what}: the next page is on another host ({}); refusing to follow",
+                    url.host_str().unwrap_or("?")
+                ),
+            ));
+        }
+        return Ok(Some(url));
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links() {
+        let cur = Url::parse("http://127.0.0.1:5000/v2/a/tags/list?n=2").unwrap();
+        let n = next_link(
+            r#"</v2/a/tags/list?n=2&last=b>; rel="next""#,
+            &cur,
+            "127.0.0.1:5000",
+            "x",
+        )
+        .unwrap();
+        assert_eq!(
+            n.unwrap().as_str(),
+            "http://127.0.0.1:5000/v2/a/tags/list?n=2&last=b"
+        );
+        let abs = next_link(
+            r#"<http://127.0.0.1:5000/v2/a/tags/list?last=c>; rel="next""#,
+            &cur,
+            "127.0.0.1:5000",
+            "x",
+        )
+        .unwrap();
+        assert!(abs.is_some());
+        assert!(
+            next_link(
+                r#"<http://evil.example/v2/a/tags/list>; rel="next""#,
+                &cur,
+                "127.0.0.1:5000",
+                "x"
+            )
+            .is_err()
+        );
+        assert!(
+            next_link(r#"</x>; rel="prev""#, &cur, "127.0.0.1:5000", "x")
+                .unwrap()
+                .is_none()
+        );
+    }
+}

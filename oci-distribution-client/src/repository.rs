@@ -1,0 +1,577 @@
+//! One repository of a registry, as a store.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use futures_util::{StreamExt, TryStreamExt};
+use oci_digest::{Digest, VerifyingStream};
+use oci_spec_types::{Descriptor, MediaType};
+use oci_target::graph::is_manifest;
+use oci_target::{
+    BlobStream, Capabilities, Error, ErrorKind, ReadOnlyTarget, Result, Target, bytes_stream,
+    check_tag, parse_ref, read_to_bytes,
+};
+use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
+use reqwest::{Method, Response, StatusCode, Url};
+
+use crate::auth::Scopes;
+use crate::client::bad_url;
+use crate::errors::from_response;
+use crate::http::{Call, CallBody, Inner};
+
+/// Every manifest type the client accepts, OCI and Docker v2.2.
+pub(crate) const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
+
+const DOCKER_CONTENT_DIGEST: &str = "docker-content-digest";
+
+/// A repository of a registry: a [`Target`] over the distribution API.
+#[derive(Debug, Clone)]
+pub struct Repository {
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) registry: String,
+    pub(crate) name: String,
+    pull: Scopes,
+    push: Scopes,
+}
+
+impl Repository {
+    pub(crate) fn new(inner: Arc<Inner>, registry: String, name: &str) -> Self {
+        Repository {
+            inner,
+            pull: Scopes::repository(name, "pull"),
+            push: Scopes::repository(name, "pull,push"),
+            registry,
+            name: name.to_owned(),
+        }
+    }
+
+    /// The registry host (`host[:port]`).
+    pub fn registry(&self) -> &str {
+        &self.registry
+    }
+
+    /// The repository name, such as `library/ubuntu`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn url(&self, path: &str) -> Result<Url> {
+        self.inner
+            .api_base(&self.registry)?
+            .join(&format!("{}/{path}", self.name))
+            .map_err(bad_url)
+    }
+
+    pub(crate) fn push_scopes(&self) -> &Scopes {
+        &self.push
+    }
+
+    fn endpoint(desc: &Descriptor) -> &'static str {
+        if is_manifest(&desc.media_type) {
+            "manifests"
+        } else {
+            "blobs"
+        }
+    }
+
+    fn what(&self, verb: &str, reference: &str) -> String {
+        format!("{verb} {}/{}@{reference}", self.registry, self.name)
+    }
+
+    /// Fetches a manifest by tag or digest, whole, checked: against the digest asked for, the
+    /// `Docker-Content-Digest` header, the size cap, and the `mediaType` in the body against the
+    /// `Content-Type` served.
+    pub async fn fetch_manifest_ref(&self, reference: &str) -> Result<(Descriptor, Bytes)> {
+        let what = self.what("fetch manifest", reference);
+        let requested = match parse_ref(reference)? {
+            oci_target::RefKind::Digest(d) => Some(d),
+            oci_target::RefKind::Tag(_) => None,
+        };
+        let url = self.url(&format!("manifests/{reference}"))?;
+        let response = self
+            .inner
+            .send(
+                Call::new(&what, &self.registry, &self.pull, Method::GET, url)
+                    .header(ACCEPT, MANIFEST_ACCEPT),
+            )
+            .await?;
+        if !response.status().is_success() {
+            return Err(from_response(&what, response).await);
+        }
+        let served_digest = header_digest(&response, &what)?;
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = read_capped(response, self.inner.config.max_manifest_bytes, &what).await?;
+        let algorithm = requested
+            .as_ref()
+            .or(served_digest.as_ref())
+            .map(|d| d.hash_algorithm())
+            .transpose()?
+            .unwrap_or_default();
+        let digest = algorithm.digest(&body);
+        for (source, expected) in [
+            ("the digest asked for", &requested),
+            ("Docker-Content-Digest", &served_digest),
+        ] {
+            if let Some(expected) = expected
+                && *expected != digest
+            {
+                return Err(Error::new(
+                    ErrorKind::DigestMismatch,
+                    format!("{what}: the body hashes to {digest}, but {source} is {expected}"),
+                ));
+            }
+        }
+        let media_type = check_media_type(&what, &body, content_type.as_deref())?;
+        Ok((Descriptor::new(media_type, digest, body.len() as u64), body))
+    }
+
+    async fn fetch_manifest_desc(&self, desc: &Descriptor) -> Result<BlobStream> {
+        if desc.size > self.inner.config.max_manifest_bytes {
+            return Err(Error::new(
+                ErrorKind::SizeLimitExceeded,
+                format!(
+                    "manifest {} is {} bytes, over the limit of {} bytes",
+                    desc.digest, desc.size, self.inner.config.max_manifest_bytes
+                ),
+            ));
+        }
+        let (_, body) = self.fetch_manifest_ref(desc.digest.as_str()).await?;
+        // The digest matched; the size must too.
+        let verified = VerifyingStream::new(bytes_stream(body), &desc.digest, desc.size)?;
+        Ok(Box::pin(verified))
+    }
+
+    async fn fetch_blob(&self, desc: &Descriptor) -> Result<BlobStream> {
+        desc.digest.hash_algorithm()?;
+        let what = self.what("fetch blob", desc.digest.as_str());
+        let url = self.url(&format!("blobs/{}", desc.digest))?;
+        let response = self
+            .inner
+            .send(Call::new(
+                &what,
+                &self.registry,
+                &self.pull,
+                Method::GET,
+                url,
+            ))
+            .await?;
+        if !response.status().is_success() {
+            return Err(from_response(&what, response).await);
+        }
+        if let Some(len) = content_length(&response)
+            && len != desc.size
+        {
+            return Err(Error::new(
+                ErrorKind::SizeMismatch,
+                format!(
+                    "{what}: the registry serves {len} bytes, the descriptor says {}",
+                    desc.size
+                ),
+            ));
+        }
+        let stream = response
+            .bytes_stream()
+            .map_err(move |e| crate::errors::transport(&what, e));
+        Ok(Box::pin(VerifyingStream::new(
+            stream,
+            &desc.digest,
+            desc.size,
+        )?))
+    }
+
+    async fn push_manifest(
+        &self,
+        desc: &Descriptor,
+        content: BlobStream,
+        reference: &str,
+    ) -> Result<()> {
+        let what = self.what("push manifest", reference);
+        if desc.size > self.inner.config.max_manifest_bytes {
+            return Err(Error::new(
+                ErrorKind::SizeLimitExceeded,
+                format!(
+                    "{what}: {} bytes, over the limit of {} bytes",
+                    desc.size, self.inner.config.max_manifest_bytes
+                ),
+            ));
+        }
+        let verified = VerifyingStream::new(content, &desc.digest, desc.size)?;
+        let body = read_to_bytes(Box::pin(verified), desc.size).await?;
+        self.put_manifest(desc, body, reference).await
+    }
+
+    pub(crate) async fn put_manifest(
+        &self,
+        desc: &Descriptor,
+        body: Bytes,
+        reference: &str,
+    ) -> Result<()> {
+        let what = self.what("push manifest", reference);
+        let url = self.url(&format!("manifests/{reference}"))?;
+        let call = Call::new(&what, &self.registry, &self.push, Method::PUT, url)
+            .header(CONTENT_TYPE, desc.media_type.as_str())
+            .body(CallBody::Bytes(body));
+        let response = self.inner.send(call).await?;
+        if !response.status().is_success() {
+            return Err(from_response(&what, response).await);
+        }
+        if let Some(served) = header_digest(&response, &what)?
+            && served.algorithm() == desc.digest.algorithm()
+            && served != desc.digest
+        {
+            return Err(Error::new(
+                ErrorKind::DigestMismatch,
+                format!("{what}: the registry stored {served}, not {}", desc.digest),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn head(
+        &self,
+        endpoint: &str,
+        reference: &str,
+        scopes: &Scopes,
+    ) -> Result<Option<Response>> {
+        let what = self.what("check", reference);
+        let url = self.url(&format!("{endpoint}/{reference}"))?;
+        let response = self
+            .inner
+            .send(
+                Call::new(&what, &self.registry, scopes, Method::HEAD, url)
+                    .header(ACCEPT, MANIFEST_ACCEPT),
+            )
+            .await?;
+        match response.status() {
+            s if s.is_success() => Ok(Some(response)),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(from_response(&what, response).await),
+        }
+    }
+}
+
+/// Reads a response body whole, refusing more than `max` bytes (by `Content-Length` up front,
+/// and by counting as it arrives).
+pub(crate) async fn read_capped(response: Response, max: u64, what: &str) -> Result<Bytes> {
+    if let Some(len) = content_length(&response)
+        && len > max
+    {
+        return Err(Error::new(
+            ErrorKind::SizeLimitExceeded,
+            format!("{what}: {len} bytes, over the limit of {max} bytes"),
+        ));
+    }
+    let mut buf = BytesMut::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| crate::errors::transport(what, e))?;
+        if buf.len() as u64 + chunk.len() as u64 > max {
+            return Err(Error::new(
+                ErrorKind::SizeLimitExceeded,
+                format!("{what}: more than the limit of {max} bytes"),
+            ));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+fn content_length(response: &Response) -> Option<u64> {
+    response
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// The `Docker-Content-Digest` header, parsed, when present.
+pub(crate) fn header_digest(response: &Response, what: &str) -> Result<Option<Digest>> {
+    let Some(value) = response.headers().get(DOCKER_CONTENT_DIGEST) else {
+        return Ok(None);
+    };
+    let text = value.to_str().map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidDigest,
+            format!("{what}: Docker-Content-Digest is not text"),
+        )
+    })?;
+    Digest::parse(text.trim()).map(Some).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidDigest,
+            format!("{what}: Docker-Content-Digest: {e}"),
+        )
+    })
+}
+
+/// The media type of a manifest body, checked against the `Content-Type` it was served with.
+fn check_media_type(what: &str, body: &[u8], content_type: Option<&str>) -> Result<MediaType> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        #[serde(rename = "mediaType", default)]
+        media_type: Option<String>,
+    }
+    let head: Head = serde_json::from_slice(body).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidManifest,
+            format!("{what}: the manifest is not JSON: {e}"),
+        )
+    })?;
+    let served = content_type
+        .map(|c| c.split(';').next().unwrap_or("").trim().to_owned())
+        .filter(|c| !c.is_empty());
+    match (head.media_type, served) {
+        (Some(inside), Some(served)) if inside != served => Err(Error::new(
+            ErrorKind::InvalidMediaType,
+            format!("{what}: served as {served} but its mediaType is {inside}"),
+        )),
+        (Some(inside), _) => Ok(MediaType::parse(&inside)?),
+        (None, Some(served)) => Ok(MediaType::parse(&served)?),
+        (None, None) => Err(Error::new(
+            ErrorKind::InvalidMediaType,
+            format!("{what}: neither a mediaType nor a Content-Type says what this manifest is"),
+        )),
+    }
+}
+
+/// Checks a repository name: lowercase path components separated by `/`, each
+/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`, 255 characters at most.
+pub(crate) fn check_repository_name(name: &str) -> Result<()> {
+    let bad = |why: &str| {
+        Err(Error::new(
+            ErrorKind::InvalidReference,
+            format!(
+                "invalid repository name {:?}: {why}",
+                name.chars().take(300).collect::<String>()
+            ),
+        ))
+    };
+    if name.is_empty() {
+        return bad("it is empty");
+    }
+    if name.len() > 255 {
+        return bad("it is longer than 255 characters");
+    }
+    for component in name.split('/') {
+        let b = component.as_bytes();
+        if b.is_empty() {
+            return bad("it has an empty path component");
+        }
+        if b.iter().any(u8::is_ascii_uppercase) {
+            return bad("repository names must be lowercase");
+        }
+        let alnum = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+        if !alnum(&b[0]) || !alnum(&b[b.len() - 1]) {
+            return bad("each component must start and end with a letter or digit");
+        }
+        let mut i = 0;
+        while i < b.len() {
+            if alnum(&b[i]) {
+                i += 1;
+                continue;
+            }
+            // A separator: '.', '_', '__' or one or more '-'.
+            let start = i;
+            while i < b.len() && !alnum(&b[i]) {
+                i += 1;
+            }
+            let sep = &component[start..i];
+            if !(sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|c| c == b'-')) {
+                return bad("components are separated only by '.', '_', '__' or dashes");
+            }
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl ReadOnlyTarget for Repository {
+    async fn fetch(&self, desc: &Descriptor) -> Result<BlobStream> {
+        if is_manifest(&desc.media_type) {
+            self.fetch_manifest_desc(desc).await
+        } else {
+            self.fetch_blob(desc).await
+        }
+    }
+
+    async fn exists(&self, desc: &Descriptor) -> Result<bool> {
+        Ok(self
+            .head(Self::endpoint(desc), desc.digest.as_str(), &self.pull)
+            .await?
+            .is_some())
+    }
+
+    async fn resolve(&self, reference: &str) -> Result<Descriptor> {
+        let requested = match parse_ref(reference)? {
+            oci_target::RefKind::Digest(d) => Some(d),
+            oci_target::RefKind::Tag(_) => None,
+        };
+        let what = self.what("resolve", reference);
+        let Some(response) = self.head("manifests", reference, &self.pull).await? else {
+            return Err(Error::not_found(format!("{what}: no such manifest")));
+        };
+        let digest = header_digest(&response, &what)?;
+        let media_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| MediaType::parse(v.split(';').next().unwrap_or("").trim()).ok());
+        let size = content_length(&response);
+        match (digest, media_type, size) {
+            (Some(d), Some(m), Some(s)) if requested.as_ref().is_none_or(|r| *r == d) => {
+                Ok(Descriptor::new(m, d, s))
+            }
+            // Missing or odd headers: fetch and see for ourselves.
+            _ => Ok(self.fetch_manifest_ref(reference).await?.0),
+        }
+    }
+
+    async fn tags(&self) -> Result<Vec<String>> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            #[serde(default)]
+            tags: Option<Vec<String>>,
+        }
+        let what = format!("list tags of {}/{}", self.registry, self.name);
+        let mut url = self.url("tags/list")?;
+        url.set_query(Some("n=1000"));
+        let pages: Vec<Page> =
+            crate::listing::paginate(&self.inner, &what, &self.registry, &self.pull, url).await?;
+        let mut tags: Vec<String> = pages
+            .into_iter()
+            .flat_map(|p| p.tags.unwrap_or_default())
+            .collect();
+        tags.sort();
+        tags.dedup();
+        Ok(tags)
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default().with_mount(true).with_delete(true)
+    }
+}
+
+#[async_trait]
+impl Target for Repository {
+    async fn push(&self, desc: &Descriptor, content: BlobStream) -> Result<()> {
+        desc.digest.hash_algorithm()?;
+        if is_manifest(&desc.media_type) {
+            self.push_manifest(desc, content, desc.digest.as_str())
+                .await
+        } else {
+            crate::upload::push_blob(self, desc, content).await
+        }
+    }
+
+    async fn push_tagged(
+        &self,
+        desc: &Descriptor,
+        content: BlobStream,
+        reference: &str,
+    ) -> Result<()> {
+        check_tag(reference)?;
+        if is_manifest(&desc.media_type) {
+            self.push_manifest(desc, content, reference).await
+        } else {
+            self.push(desc, content).await?;
+            self.tag(desc, reference).await
+        }
+    }
+
+    async fn tag(&self, desc: &Descriptor, reference: &str) -> Result<()> {
+        check_tag(reference)?;
+        let (found, body) = self.fetch_manifest_ref(desc.digest.as_str()).await?;
+        self.put_manifest(
+            &Descriptor::new(desc.media_type.clone(), found.digest, found.size),
+            body,
+            reference,
+        )
+        .await
+    }
+
+    async fn delete(&self, desc: &Descriptor) -> Result<()> {
+        let what = self.what("delete", desc.digest.as_str());
+        let url = self.url(&format!("{}/{}", Self::endpoint(desc), desc.digest))?;
+        let scopes = Scopes::repository(&self.name, "delete");
+        let mut all = self.push.clone();
+        all.extend(&scopes);
+        let response = self
+            .inner
+            .send(Call::new(&what, &self.registry, &all, Method::DELETE, url))
+            .await?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(from_response(&what, response).await)
+        }
+    }
+
+    async fn mount(&self, desc: &Descriptor, from_repository: &str) -> Result<bool> {
+        crate::upload::mount(self, desc, from_repository).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_names() {
+        for ok in ["a", "library/ubuntu", "a-b/c__d/e.f", "a--b", "x0/y1/z2"] {
+            check_repository_name(ok).unwrap();
+        }
+        for bad in [
+            "",
+            "A",
+            "a//b",
+            "/a",
+            "a/",
+            "-a",
+            "a-",
+            "a..b",
+            "a___b",
+            "a:b",
+            &"a".repeat(256),
+        ] {
+            assert_eq!(
+                check_repository_name(bad).unwrap_err().kind(),
+                ErrorKind::InvalidReference,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn media_type_checks() {
+        let body = br#"{"mediaType":"application/vnd.oci.image.manifest.v1+json"}"#;
+        assert!(
+            check_media_type(
+                "x",
+                body,
+                Some("application/vnd.oci.image.manifest.v1+json")
+            )
+            .is_ok()
+        );
+        assert!(check_media_type("x", body, None).is_ok());
+        let e = check_media_type("x", body, Some("application/vnd.oci.image.index.v1+json"))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidMediaType);
+        assert!(
+            check_media_type(
+                "x",
+                b"{}",
+                Some("application/vnd.docker.distribution.manifest.v2+json")
+            )
+            .is_ok()
+        );
+        assert!(check_media_type("x", b"{}", None).is_err());
+        assert_eq!(
+            check_media_type("x", b"<html>", None).unwrap_err().kind(),
+            ErrorKind::InvalidManifest
+        );
+    }
+}

@@ -1,0 +1,345 @@
+//! Blob uploads: buffered or streamed PUT, chunked PATCH, and cross-repository mounts.
+//!
+//! Small blobs are read into memory (verified) and sent in one PUT that can be retried. Large
+//! ones stream straight from the caller's stream in one PUT, verified as they pass, so memory
+//! stays flat whatever the size; if the content turns out wrong, the upload is aborted and
+//! cancelled, and the registry keeps nothing. With a chunk size set, large blobs go as PATCH
+//! chunks of at most that size, honouring the registry's `OCI-Chunk-Min-Length`.
+
+use std::sync::{Arc, Mutex};
+
+use bytes::BytesMut;
+use futures_util::{StreamExt, TryStreamExt};
+use oci_digest::{Verifier, VerifyingStream};
+use oci_spec_types::Descriptor;
+use oci_target::{BlobStream, Error, ErrorKind, ReadOnlyTarget, Result, read_to_bytes};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION, RANGE};
+use reqwest::{Method, Response, StatusCode, Url};
+
+use crate::auth::Scopes;
+use crate::errors::from_response;
+use crate::http::{Call, CallBody, same_origin};
+use crate::repository::{Repository, header_digest};
+
+const OCTET: &str = "application/octet-stream";
+
+/// Pushes a blob: nothing if the registry has it, else an upload checked as it streams.
+pub(crate) async fn push_blob(
+    repo: &Repository,
+    desc: &Descriptor,
+    content: BlobStream,
+) -> Result<()> {
+    Verifier::new(&desc.digest, desc.size)?;
+    if repo.exists(desc).await? {
+        return Ok(());
+    }
+    let what = format!("push blob {}/{}@{}", repo.registry, repo.name, desc.digest);
+    let (location, min_chunk) = start(repo, &what, repo.push_scopes(), None).await?;
+    let config = &repo.inner.config;
+    let result = if desc.size <= config.buffered_upload_max {
+        let verified = VerifyingStream::new(content, &desc.digest, desc.size)?;
+        match read_to_bytes(Box::pin(verified), desc.size).await {
+            Ok(body) => {
+                finish(
+                    repo,
+                    &what,
+                    location.clone(),
+                    desc,
+                    CallBody::Bytes(body),
+                    Some(desc.size),
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        }
+    } else if let Some(chunk) = config.chunk_size {
+        chunked(
+            repo,
+            &what,
+            location.clone(),
+            desc,
+            content,
+            chunk.max(min_chunk.unwrap_or(0)),
+        )
+        .await
+    } else {
+        streamed(repo, &what, location.clone(), desc, content).await
+    };
+    if result.is_err() {
+        cancel(repo, &what, location).await;
+    }
+    result
+}
+
+/// Starts an upload session (`POST /blobs/uploads/`); returns its location and the registry's
+/// minimum chunk length, if it states one.
+async fn start(
+    repo: &Repository,
+    what: &str,
+    scopes: &Scopes,
+    query: Option<&str>,
+) -> Result<(Url, Option<u64>)> {
+    let mut url = repo.url("blobs/uploads/")?;
+    url.set_query(query);
+    let response = repo
+        .inner
+        .send(
+            Call::new(what, &repo.registry, scopes, Method::POST, url.clone())
+                .header(CONTENT_LENGTH, "0"),
+        )
+        .await?;
+    if response.status() != StatusCode::ACCEPTED {
+        return Err(from_response(what, response).await);
+    }
+    let min = response
+        .headers()
+        .get("oci-chunk-min-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    Ok((location(repo, what, &url, &response)?, min))
+}
+
+/// The upload location a response names, resolved and held to the registry's own host.
+fn location(repo: &Repository, what: &str, base: &Url, response: &Response) -> Result<Url> {
+    let raw = response
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::Transport,
+                format!("{what}: the registry gave no upload Location"),
+            )
+        })?;
+    let url = base.join(raw).map_err(|e| {
+        Error::new(
+            ErrorKind::Transport,
+            format!("{what}: malformed upload Location: {e}"),
+        )
+    })?;
+    if !same_origin(&url, &repo.registry) || url.scheme() != base.scheme() {
+        return Err(Error::new(
+            ErrorKind::Transport,
+            format!(
+                "{what}: the upload Location is on another host ({}); refusing to send content there",
+                url.host_str().unwrap_or("?")
+            ),
+        ));
+    }
+    Ok(url)
+}
+
+/// Completes an upload with `PUT <location>?digest=…`, carrying `body`.
+async fn finish(
+    repo: &Repository,
+    what: &str,
+    mut url: Url,
+    desc: &Descriptor,
+    body: CallBody,
+    len: Option<u64>,
+) -> Result<()> {
+    url.query_pairs_mut()
+        .append_pair("digest", desc.digest.as_str());
+    let mut call = Call::new(what, &repo.registry, repo.push_scopes(), Method::PUT, url)
+        .header(CONTENT_TYPE, OCTET)
+        .body(body);
+    call = call.header(CONTENT_LENGTH, &len.unwrap_or(0).to_string());
+    let response = repo.inner.send(call).await?;
+    if response.status() != StatusCode::CREATED {
+        return Err(from_response(what, response).await);
+    }
+    if let Some(served) = header_digest(&response, what)?
+        && served.algorithm() == desc.digest.algorithm()
+        && served != desc.digest
+    {
+        return Err(Error::new(
+            ErrorKind::DigestMismatch,
+            format!("{what}: the registry stored {served}, not {}", desc.digest),
+        ));
+    }
+    Ok(())
+}
+
+/// One PUT whose body is the caller's stream, verified as it passes.
+async fn streamed(
+    repo: &Repository,
+    what: &str,
+    url: Url,
+    desc: &Descriptor,
+    content: BlobStream,
+) -> Result<()> {
+    let failure: Arc<Mutex<Option<Error>>> = Arc::default();
+    let seen = failure.clone();
+    let verified =
+        VerifyingStream::new(content, &desc.digest, desc.size)?.inspect_err(move |e: &Error| {
+            *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
+        });
+    let body = reqwest::Body::wrap_stream(verified);
+    let result = finish(
+        repo,
+        what,
+        url,
+        desc,
+        CallBody::Once(Some(body)),
+        Some(desc.size),
+    )
+    .await;
+    // If our own stream failed (wrong content, a source error), say that, not the aborted request.
+    let ours = failure.lock().unwrap_or_else(|p| p.into_inner()).take();
+    match (result, ours) {
+        (_, Some(e)) => Err(e),
+        (r, None) => r,
+    }
+}
+
+/// PATCH chunks of at most `chunk` bytes, then the closing PUT.
+async fn chunked(
+    repo: &Repository,
+    what: &str,
+    mut url: Url,
+    desc: &Descriptor,
+    content: BlobStream,
+    chunk: u64,
+) -> Result<()> {
+    let chunk = chunk.max(1) as usize;
+    let mut stream = VerifyingStream::new(content, &desc.digest, desc.size)?;
+    let mut offset = 0u64;
+    let mut buf = BytesMut::with_capacity(chunk.min(desc.size as usize));
+    let mut done = false;
+    while !done {
+        while buf.len() < chunk {
+            match stream.next().await {
+                Some(piece) => buf.extend_from_slice(&piece?),
+                None => {
+                    done = true;
+                    break;
+                }
+            }
+        }
+        if buf.is_empty() {
+            break;
+        }
+        let take = buf.len().min(chunk);
+        let piece = buf.split_to(take).freeze();
+        let end = offset + piece.len() as u64 - 1;
+        let call = Call::new(
+            what,
+            &repo.registry,
+            repo.push_scopes(),
+            Method::PATCH,
+            url.clone(),
+        )
+        .header(CONTENT_TYPE, OCTET)
+        .header(CONTENT_LENGTH, &piece.len().to_string())
+        .header(reqwest::header::CONTENT_RANGE, &format!("{offset}-{end}"))
+        .body(CallBody::Bytes(piece.clone()));
+        let response = repo.inner.send(call).await?;
+        match response.status() {
+            StatusCode::ACCEPTED => {
+                let next = location(repo, what, &url, &response)?;
+                url = next;
+                offset = end + 1;
+            }
+            StatusCode::RANGE_NOT_SATISFIABLE => {
+                // Ask where the registry is, and resend from there if it's within this chunk.
+                let have = status(repo, what, &url).await?;
+                if have < offset || have > end + 1 {
+                    return Err(Error::new(
+                        ErrorKind::Transport,
+                        format!(
+                            "{what}: the registry holds {have} bytes of the upload, which cannot be resumed from chunk {offset}-{end}"
+                        ),
+                    ));
+                }
+                let rest = piece.slice((have - offset) as usize..);
+                let mut merged = BytesMut::from(&rest[..]);
+                merged.extend_from_slice(&buf);
+                buf = merged;
+                offset = have;
+                done = false;
+            }
+            _ => return Err(from_response(what, response).await),
+        }
+    }
+    finish(repo, what, url, desc, CallBody::Empty, None).await
+}
+
+/// How many bytes of an upload the registry holds (`GET <location>` → `Range: 0-N`).
+async fn status(repo: &Repository, what: &str, url: &Url) -> Result<u64> {
+    let response = repo
+        .inner
+        .send(Call::new(
+            what,
+            &repo.registry,
+            repo.push_scopes(),
+            Method::GET,
+            url.clone(),
+        ))
+        .await?;
+    if response.status() != StatusCode::NO_CONTENT {
+        return Err(from_response(what, response).await);
+    }
+    let range = response
+        .headers()
+        .get(RANGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("0-0");
+    let end: u64 = range
+        .rsplit('-')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::Transport,
+                format!("{what}: malformed upload Range {range:?}"),
+            )
+        })?;
+    Ok(if range == "0-0" { 0 } else { end + 1 })
+}
+
+/// Abandons an upload session (best effort).
+async fn cancel(repo: &Repository, what: &str, url: Url) {
+    let call = Call::new(
+        what,
+        &repo.registry,
+        repo.push_scopes(),
+        Method::DELETE,
+        url,
+    );
+    if let Err(e) = repo.inner.send(call).await {
+        tracing::debug!(what, error = %e, "cancelling the upload failed");
+    }
+}
+
+/// Mounts a blob from `from` (`POST /blobs/uploads/?mount=…&from=…`). `false` when the
+/// registry declined and opened an upload instead (which is cancelled).
+pub(crate) async fn mount(repo: &Repository, desc: &Descriptor, from: &str) -> Result<bool> {
+    crate::repository::check_repository_name(from)?;
+    let what = format!(
+        "mount {} from {from} into {}/{}",
+        desc.digest, repo.registry, repo.name
+    );
+    let mut scopes = repo.push_scopes().clone();
+    scopes.extend(&Scopes::repository(from, "pull"));
+    let mut url = repo.url("blobs/uploads/")?;
+    url.query_pairs_mut()
+        .append_pair("mount", desc.digest.as_str())
+        .append_pair("from", from);
+    let response = repo
+        .inner
+        .send(
+            Call::new(&what, &repo.registry, &scopes, Method::POST, url.clone())
+                .header(CONTENT_LENGTH, "0"),
+        )
+        .await?;
+    match response.status() {
+        StatusCode::CREATED => Ok(true),
+        StatusCode::ACCEPTED => {
+            if let Ok(loc) = location(repo, &what, &url, &response) {
+                cancel(repo, &what, loc).await;
+            }
+            Ok(repo.exists(desc).await?)
+        }
+        _ => Err(from_response(&what, response).await),
+    }
+}
