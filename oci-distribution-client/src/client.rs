@@ -77,6 +77,7 @@ impl Client {
             inner: Arc::new(Inner {
                 http,
                 auth: Auth::new(&config),
+                referrers: Default::default(),
                 config,
             }),
         })

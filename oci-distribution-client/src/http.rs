@@ -24,6 +24,7 @@ pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     pub(crate) config: ClientConfig,
     pub(crate) auth: Auth,
+    pub(crate) referrers: crate::referrers::ReferrersState,
 }
 
 /// The body of a request.

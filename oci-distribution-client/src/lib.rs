@@ -6,9 +6,11 @@ mod config;
 mod errors;
 mod http;
 mod listing;
+mod referrers;
 mod repository;
 mod upload;
 
 pub use client::Client;
 pub use config::{ClientConfig, RetryPolicy};
+pub use referrers::fallback_tag;
 pub use repository::Repository;

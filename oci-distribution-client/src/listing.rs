@@ -38,11 +38,7 @@ pub(crate) async fn paginate<T: DeserializeOwned>(
         if !response.status().is_success() {
             return Err(from_response(what, response).await);
         }
-        next = match response.headers().get(LINK).and_then(|l| l.to_str().ok()) {
-            Some(link) => Some(next_link(link, &url, registry, what)?),
-            None => None,
-        }
-        .flatten();
+        next = next_page(&response, &url, registry, what)?;
         let body =
             crate::repository::read_capped(response, inner.config.max_manifest_bytes, what).await?;
         let page: T = serde_json::from_slice(&body).map_err(|e| {
@@ -54,6 +50,19 @@ pub(crate) async fn paginate<T: DeserializeOwned>(
         pages.push(page);
     }
     Ok(pages)
+}
+
+/// The next page a response links to, if any.
+pub(crate) fn next_page(
+    response: &reqwest::Response,
+    current: &Url,
+    registry: &str,
+    what: &str,
+) -> Result<Option<Url>> {
+    match response.headers().get(LINK).and_then(|l| l.to_str().ok()) {
+        Some(link) => next_link(link, current, registry, what),
+        None => Ok(None),
+    }
 }
 
 /// The `rel="next"` URL of a `Link` header, resolved against the current page.

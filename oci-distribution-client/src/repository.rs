@@ -63,6 +63,10 @@ impl Repository {
             .map_err(bad_url)
     }
 
+    pub(crate) fn pull_scopes(&self) -> &Scopes {
+        &self.pull
+    }
+
     pub(crate) fn push_scopes(&self) -> &Scopes {
         &self.push
     }
@@ -205,12 +209,29 @@ impl Repository {
         self.put_manifest(desc, body, reference).await
     }
 
+    /// PUTs a manifest and, unless the registry says it indexed the subject itself, records it
+    /// in its subject's fallback referrers index.
     pub(crate) async fn put_manifest(
         &self,
         desc: &Descriptor,
         body: Bytes,
         reference: &str,
     ) -> Result<()> {
+        let indexed = self.put_manifest_raw(desc, body.clone(), reference).await?;
+        if !indexed {
+            self.index_referrer(desc, &body).await?;
+        }
+        Ok(())
+    }
+
+    /// PUTs a manifest, checking the digest the registry says it stored. Returns whether the
+    /// registry answered with `OCI-Subject` (it indexed the subject itself).
+    pub(crate) async fn put_manifest_raw(
+        &self,
+        desc: &Descriptor,
+        body: Bytes,
+        reference: &str,
+    ) -> Result<bool> {
         let what = self.what("push manifest", reference);
         let url = self.url(&format!("manifests/{reference}"))?;
         let call = Call::new(&what, &self.registry, &self.push, Method::PUT, url)
@@ -229,7 +250,7 @@ impl Repository {
                 format!("{what}: the registry stored {served}, not {}", desc.digest),
             ));
         }
-        Ok(())
+        Ok(crate::referrers::subject_indexed(response.headers()))
     }
 
     async fn head(
@@ -450,8 +471,19 @@ impl ReadOnlyTarget for Repository {
         Ok(tags)
     }
 
+    async fn referrers(
+        &self,
+        subject: &Descriptor,
+        artifact_type: Option<&MediaType>,
+    ) -> Result<Vec<Descriptor>> {
+        self.list_referrers(subject, artifact_type).await
+    }
+
     fn capabilities(&self) -> Capabilities {
-        Capabilities::default().with_mount(true).with_delete(true)
+        Capabilities::default()
+            .with_mount(true)
+            .with_delete(true)
+            .with_referrers(true)
     }
 }
 
@@ -494,6 +526,16 @@ impl Target for Repository {
     }
 
     async fn delete(&self, desc: &Descriptor) -> Result<()> {
+        // A referrer leaves its subject's fallback index too; read it before it is gone.
+        let manifest_body =
+            if is_manifest(&desc.media_type) && self.referrers_api_known() != Some(true) {
+                self.fetch_manifest_ref(desc.digest.as_str())
+                    .await
+                    .ok()
+                    .map(|(_, b)| b)
+            } else {
+                None
+            };
         let what = self.what("delete", desc.digest.as_str());
         let url = self.url(&format!("{}/{}", Self::endpoint(desc), desc.digest))?;
         let scopes = Scopes::repository(&self.name, "delete");
@@ -503,11 +545,13 @@ impl Target for Repository {
             .inner
             .send(Call::new(&what, &self.registry, &all, Method::DELETE, url))
             .await?;
-        if response.status().is_success() {
-            Ok(())
-        } else {
-            Err(from_response(&what, response).await)
+        if !response.status().is_success() {
+            return Err(from_response(&what, response).await);
         }
+        if let Some(body) = manifest_body {
+            self.unindex_referrer(desc, &body).await?;
+        }
+        Ok(())
     }
 
     async fn mount(&self, desc: &Descriptor, from_repository: &str) -> Result<bool> {

@@ -114,7 +114,10 @@ pub async fn round_trip(target: &dyn Target) {
             unique_bytes("round-trip", len)
         });
         let desc = describe(OCTET, &data);
-        must_exist(target, &desc, false, "before push").await;
+        if len >= 32 {
+            // Shorter content cannot be made unique to this run.
+            must_exist(target, &desc, false, "before push").await;
+        }
         target
             .push_bytes(&desc, data.clone())
             .await

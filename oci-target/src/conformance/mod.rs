@@ -120,7 +120,7 @@ pub async fn run_all(target: &dyn Target, flags: &Flags) {
 pub fn unique_bytes(label: &str, len: usize) -> Vec<u8> {
     let (n, nanos) = unique_id();
     let mut state = nanos ^ (n << 32) ^ 0x9e37_79b9_7f4a_7c15;
-    let mut out = format!("{label}-{n}-{nanos}-").into_bytes();
+    let mut out = format!("{nanos}-{n}-{label}-").into_bytes();
     while out.len() < len {
         // xorshift64*
         state ^= state >> 12;
