@@ -25,6 +25,9 @@ use crate::repository::Repository;
 
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
+/// (registry, repository, subject): the key of one fallback index.
+type SubjectKey = (String, String, Digest);
+
 /// What is known of each repository's referrers support, and the per-subject locks of fallback
 /// writers. Shared by all repositories of a client.
 #[derive(Debug, Default)]
@@ -32,7 +35,7 @@ pub(crate) struct ReferrersState {
     /// (registry, repository) → the API is served.
     api: Mutex<HashMap<(String, String), bool>>,
     /// (registry, repository, subject) → lock held while its fallback index is rewritten.
-    locks: Mutex<HashMap<(String, String, Digest), Arc<tokio::sync::Mutex<()>>>>,
+    locks: Mutex<HashMap<SubjectKey, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 #[derive(Deserialize)]
