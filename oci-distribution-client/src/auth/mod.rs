@@ -5,6 +5,7 @@
 //! expire; a 401 or an `insufficient_scope` answer drops the cached token and asks again.
 
 mod challenge;
+mod docker_config;
 mod secret;
 mod token;
 
@@ -16,6 +17,7 @@ use base64::Engine as _;
 use reqwest::header::HeaderValue;
 
 pub use challenge::{Challenge, parse as parse_challenge};
+pub use docker_config::DockerConfig;
 pub use secret::{Anonymous, Credential, CredentialProvider, Secret, StaticCredentials};
 
 use crate::config::ClientConfig;
@@ -70,6 +72,8 @@ enum Scheme {
 #[derive(Debug, Default)]
 struct State {
     schemes: HashMap<String, Scheme>,
+    /// What the provider said for each registry, asked once.
+    credentials: HashMap<String, Option<Credential>>,
     tokens: HashMap<(String, String), (Secret, Instant)>,
     /// Refresh tokens a token server handed out, per registry.
     refresh: HashMap<String, Secret>,
@@ -94,14 +98,23 @@ impl Auth {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The provider's credential for `registry`, asked once and remembered.
+    async fn credential(&self, registry: &str) -> Option<Credential> {
+        if let Some(c) = self.state().credentials.get(registry) {
+            return c.clone();
+        }
+        let found = self.provider.credential(registry).await;
+        self.state()
+            .credentials
+            .insert(registry.to_owned(), found.clone());
+        found
+    }
+
     /// The `Authorization` value to send up front, from what is known already.
     pub(crate) fn cached_header(&self, registry: &str, scopes: &Scopes) -> Option<HeaderValue> {
         let state = self.state();
         match state.schemes.get(registry)? {
-            Scheme::Basic => {
-                drop(state);
-                basic_header(self.provider.credential(registry).as_ref())
-            }
+            Scheme::Basic => basic_header(state.credentials.get(registry)?.as_ref()),
             Scheme::Bearer { .. } => {
                 let (token, expires) = state.tokens.get(&(registry.to_owned(), scopes.key()))?;
                 (Instant::now() < *expires).then(|| bearer_header(token))?
@@ -154,7 +167,7 @@ impl Auth {
         challenge: &Challenge,
         scopes: &Scopes,
     ) -> Result<HeaderValue> {
-        let credential = self.provider.credential(registry);
+        let credential = self.credential(registry).await;
         match challenge {
             Challenge::Basic { .. } => {
                 self.state()

@@ -68,18 +68,20 @@ impl Credential {
 }
 
 /// Where credentials come from, looked up per registry host (`host[:port]`).
+#[async_trait::async_trait]
 pub trait CredentialProvider: Send + Sync + fmt::Debug {
-    /// The credential for `registry`, if any. Called when a registry asks for authentication,
-    /// not on every request.
-    fn credential(&self, registry: &str) -> Option<Credential>;
+    /// The credential for `registry`, if any. Called once per registry when it first asks for
+    /// authentication; the client keeps the answer.
+    async fn credential(&self, registry: &str) -> Option<Credential>;
 }
 
 /// No credentials: anonymous access only.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Anonymous;
 
+#[async_trait::async_trait]
 impl CredentialProvider for Anonymous {
-    fn credential(&self, _registry: &str) -> Option<Credential> {
+    async fn credential(&self, _registry: &str) -> Option<Credential> {
         None
     }
 }
@@ -103,8 +105,9 @@ impl StaticCredentials {
     }
 }
 
+#[async_trait::async_trait]
 impl CredentialProvider for StaticCredentials {
-    fn credential(&self, registry: &str) -> Option<Credential> {
+    async fn credential(&self, registry: &str) -> Option<Credential> {
         self.entries
             .iter()
             .find(|(r, _)| r == registry)
