@@ -88,6 +88,9 @@ pub struct ClientConfig {
     pub buffered_upload_max: u64,
     /// Upload blobs in PATCH chunks of this size instead of one streaming PUT. Default none.
     pub chunk_size: Option<u64>,
+    /// Download large blobs over several connections when the registry serves ranges. Default
+    /// none (one connection).
+    pub parallel_download: Option<crate::ParallelDownload>,
     /// Redirects followed for one request. Default 10.
     pub max_redirects: usize,
     /// Pages read from one listing (tags, catalog, referrers) before giving up. Default 1,000.
@@ -109,6 +112,7 @@ impl Default for ClientConfig {
             max_manifest_bytes: oci_target::DEFAULT_MAX_MANIFEST_BYTES,
             buffered_upload_max: 8 << 20,
             chunk_size: None,
+            parallel_download: None,
             max_redirects: 10,
             max_pages: 1000,
         }
@@ -187,6 +191,12 @@ impl ClientConfig {
     /// Uploads in PATCH chunks of `bytes`.
     pub fn with_chunk_size(mut self, bytes: u64) -> Self {
         self.chunk_size = Some(bytes.max(1));
+        self
+    }
+
+    /// Downloads large blobs over several connections.
+    pub fn with_parallel_download(mut self, parallel: crate::ParallelDownload) -> Self {
+        self.parallel_download = Some(parallel);
         self
     }
 

@@ -3,6 +3,7 @@
 pub mod auth;
 mod client;
 mod config;
+mod download;
 mod errors;
 mod http;
 mod listing;
@@ -12,5 +13,6 @@ mod upload;
 
 pub use client::Client;
 pub use config::{ClientConfig, RetryPolicy};
+pub use download::ParallelDownload;
 pub use referrers::fallback_tag;
 pub use repository::Repository;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use oci_digest::{Digest, VerifyingStream};
 use oci_spec_types::{Descriptor, MediaType};
 use oci_target::graph::is_manifest;
@@ -152,35 +152,7 @@ impl Repository {
 
     async fn fetch_blob(&self, desc: &Descriptor) -> Result<BlobStream> {
         desc.digest.hash_algorithm()?;
-        let what = self.what("fetch blob", desc.digest.as_str());
-        let url = self.url(&format!("blobs/{}", desc.digest))?;
-        let response = self
-            .inner
-            .send(Call::new(
-                &what,
-                &self.registry,
-                &self.pull,
-                Method::GET,
-                url,
-            ))
-            .await?;
-        if !response.status().is_success() {
-            return Err(from_response(&what, response).await);
-        }
-        if let Some(len) = content_length(&response)
-            && len != desc.size
-        {
-            return Err(Error::new(
-                ErrorKind::SizeMismatch,
-                format!(
-                    "{what}: the registry serves {len} bytes, the descriptor says {}",
-                    desc.size
-                ),
-            ));
-        }
-        let stream = response
-            .bytes_stream()
-            .map_err(move |e| crate::errors::transport(&what, e));
+        let stream = self.resumable_blob(desc).await?;
         Ok(Box::pin(VerifyingStream::new(
             stream,
             &desc.digest,

@@ -1,0 +1,286 @@
+//! Blob downloads that survive dropped connections, and that can use several connections.
+//!
+//! A download that breaks midway resumes with `Range: bytes=<received>-` from where it stopped,
+//! up to the retry limit; the verifier wraps the whole logical stream, so the blob is verified end
+//! to end whatever the number of requests. A large blob can also come as fixed-size segments over
+//! several connections at once, handed out in order: memory holds at most one segment per
+//! connection.
+
+use bytes::Bytes;
+use futures_util::stream::{self, BoxStream};
+use futures_util::{StreamExt, TryStreamExt};
+use oci_spec_types::Descriptor;
+use oci_target::{Error, ErrorKind, Result};
+use reqwest::header::{ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, RANGE};
+use reqwest::{Method, Response, StatusCode};
+
+use crate::errors::{from_response, transport};
+use crate::http::Call;
+use crate::repository::Repository;
+
+/// How large blobs are downloaded over several connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ParallelDownload {
+    /// Connections at once (at least 1).
+    pub connections: usize,
+    /// Bytes per request.
+    pub segment_size: u64,
+    /// Blobs smaller than this use one connection.
+    pub min_size: u64,
+}
+
+impl Default for ParallelDownload {
+    fn default() -> Self {
+        ParallelDownload {
+            connections: 4,
+            segment_size: 8 << 20,
+            min_size: 64 << 20,
+        }
+    }
+}
+
+impl ParallelDownload {
+    /// `connections` at once, with the default segment size and threshold.
+    pub fn with_connections(mut self, connections: usize) -> Self {
+        self.connections = connections.max(1);
+        self
+    }
+
+    /// Sets the segment size.
+    pub fn with_segment_size(mut self, bytes: u64) -> Self {
+        self.segment_size = bytes.max(1);
+        self
+    }
+
+    /// Sets the threshold under which one connection is used.
+    pub fn with_min_size(mut self, bytes: u64) -> Self {
+        self.min_size = bytes;
+        self
+    }
+}
+
+type Chunks = BoxStream<'static, Result<Bytes>>;
+
+fn body_stream(response: Response, what: String) -> Chunks {
+    response
+        .bytes_stream()
+        .map_err(move |e| transport(&what, e))
+        .boxed()
+}
+
+impl Repository {
+    /// GETs the blob, optionally from byte `from` or for `from..=to`.
+    pub(crate) async fn get_blob(
+        &self,
+        desc: &Descriptor,
+        range: Option<(u64, Option<u64>)>,
+    ) -> Result<Response> {
+        let what = format!("fetch blob {}/{}@{}", self.registry, self.name, desc.digest);
+        let url = self.url(&format!("blobs/{}", desc.digest))?;
+        let mut call = Call::new(&what, &self.registry, self.pull_scopes(), Method::GET, url);
+        if let Some((from, to)) = range {
+            let spec = match to {
+                Some(to) => format!("bytes={from}-{to}"),
+                None => format!("bytes={from}-"),
+            };
+            call = call.header(RANGE, &spec);
+        }
+        let response = self.inner.send(call).await?;
+        if !response.status().is_success() {
+            return Err(from_response(&what, response).await);
+        }
+        if let Some((from, _)) = range
+            && from > 0
+            && response.status() != StatusCode::PARTIAL_CONTENT
+        {
+            return Err(Error::new(
+                ErrorKind::Transport,
+                format!("{what}: asked for bytes from {from} but the registry sent the whole blob"),
+            ));
+        }
+        if let Some((from, _)) = range
+            && response.status() == StatusCode::PARTIAL_CONTENT
+        {
+            let start = response
+                .headers()
+                .get(CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("bytes "))
+                .and_then(|v| v.split('-').next())
+                .and_then(|v| v.parse::<u64>().ok());
+            if start != Some(from) {
+                return Err(Error::new(
+                    ErrorKind::Transport,
+                    format!(
+                        "{what}: asked for bytes from {from}, the registry's Content-Range says {start:?}"
+                    ),
+                ));
+            }
+        }
+        Ok(response)
+    }
+
+    /// The blob's bytes as one stream, resuming with `Range` after a broken connection. The
+    /// caller verifies.
+    pub(crate) async fn resumable_blob(&self, desc: &Descriptor) -> Result<Chunks> {
+        let first = self.get_blob(desc, None).await?;
+        if let Some(len) = first
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            && len != desc.size
+        {
+            return Err(Error::new(
+                ErrorKind::SizeMismatch,
+                format!(
+                    "fetch blob {}: the registry serves {len} bytes, the descriptor says {}",
+                    desc.digest, desc.size
+                ),
+            ));
+        }
+        let ranges = first
+            .headers()
+            .get(ACCEPT_RANGES)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("bytes"));
+        if let Some(parallel) = self.inner.config.parallel_download
+            && ranges
+            && parallel.connections > 1
+            && desc.size >= parallel.min_size
+        {
+            drop(first);
+            return Ok(self.parallel_blob(desc, parallel));
+        }
+        let what = format!("fetch blob {}/{}@{}", self.registry, self.name, desc.digest);
+        let max_resumes = self.inner.config.retry.max_retries;
+        struct State {
+            repo: Repository,
+            desc: Descriptor,
+            current: Chunks,
+            received: u64,
+            resumes: u32,
+            done: bool,
+        }
+        let state = State {
+            repo: self.clone(),
+            desc: desc.clone(),
+            current: body_stream(first, what),
+            received: 0,
+            resumes: 0,
+            done: false,
+        };
+        Ok(stream::unfold(state, move |mut s| async move {
+            if s.done {
+                return None;
+            }
+            loop {
+                match s.current.next().await {
+                    Some(Ok(chunk)) => {
+                        s.received += chunk.len() as u64;
+                        return Some((Ok(chunk), s));
+                    }
+                    None => return None,
+                    Some(Err(e)) => {
+                        let resumable = e.kind() == ErrorKind::Transport || e.kind() == ErrorKind::Cancelled;
+                        if !resumable || s.resumes >= max_resumes || s.received >= s.desc.size {
+                            s.done = true;
+                            return Some((Err(e), s));
+                        }
+                        s.resumes += 1;
+                        tracing::debug!(digest = %s.desc.digest, received = s.received, resume = s.resumes, error = %e, "resuming blob download");
+                        match s.repo.get_blob(&s.desc, Some((s.received, None))).await {
+                            Ok(r) => {
+                                let what = format!("fetch blob {}@{}", s.repo.name, s.desc.digest);
+                                s.current = body_stream(r, what);
+                            }
+                            Err(e) => {
+                                s.done = true;
+                                return Some((Err(e), s));
+                            }
+                        }
+                    }
+                }
+            }
+        })
+        .boxed())
+    }
+
+    /// Segments over several connections, in order.
+    fn parallel_blob(&self, desc: &Descriptor, parallel: ParallelDownload) -> Chunks {
+        let size = desc.size;
+        let seg = parallel.segment_size.max(1);
+        let segments = size.div_ceil(seg);
+        let repo = self.clone();
+        let desc = desc.clone();
+        stream::iter(0..segments)
+            .map(move |i| {
+                let repo = repo.clone();
+                let desc = desc.clone();
+                async move {
+                    let from = i * seg;
+                    let to = (from + seg).min(size) - 1;
+                    repo.segment(&desc, from, to).await
+                }
+            })
+            .buffered(parallel.connections)
+            .boxed()
+    }
+
+    /// One segment, whole, retried on a broken connection.
+    async fn segment(&self, desc: &Descriptor, from: u64, to: u64) -> Result<Bytes> {
+        let want = to - from + 1;
+        let mut attempt = 0;
+        loop {
+            let result = async {
+                let response = self.get_blob(desc, Some((from, Some(to)))).await?;
+                if response.status() != StatusCode::PARTIAL_CONTENT {
+                    return Err(Error::new(
+                        ErrorKind::Transport,
+                        format!(
+                            "the registry ignored the range {from}-{to} of {}",
+                            desc.digest
+                        ),
+                    ));
+                }
+                if let Some(len) = response
+                    .headers()
+                    .get(CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    && len != want
+                {
+                    return Err(Error::new(
+                        ErrorKind::SizeMismatch,
+                        format!("range {from}-{to} of {} came as {len} bytes", desc.digest),
+                    ));
+                }
+                let what = format!("fetch range {from}-{to} of {}", desc.digest);
+                crate::repository::read_capped(response, want, &what).await
+            }
+            .await;
+            match result {
+                Ok(b) if b.len() as u64 == want => return Ok(b),
+                Ok(b) => {
+                    return Err(Error::new(
+                        ErrorKind::SizeMismatch,
+                        format!(
+                            "range {from}-{to} of {} came as {} bytes",
+                            desc.digest,
+                            b.len()
+                        ),
+                    ));
+                }
+                Err(e)
+                    if e.kind() == ErrorKind::Transport
+                        && attempt < self.inner.config.retry.max_retries =>
+                {
+                    attempt += 1;
+                    tracing::debug!(digest = %desc.digest, from, to, attempt, error = %e, "retrying a segment");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}

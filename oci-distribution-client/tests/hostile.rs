@@ -1,0 +1,585 @@
+//! The client against servers that misbehave on purpose: every answer gives a typed error,
+//! stores nothing, never panics and never hangs.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use oci_distribution_client::auth::{Credential, StaticCredentials};
+use oci_distribution_client::{Client, ClientConfig, ParallelDownload, RetryPolicy};
+use oci_spec_types::{Descriptor, MediaType};
+use oci_target::{ErrorKind, ReadOnlyTarget, ReadOnlyTargetExt, TargetExt};
+use support::hostile::{Hostile, Recorded, Reply};
+
+const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+fn client(hosts: &[&Hostile]) -> Client {
+    client_with(hosts, |c| c)
+}
+
+fn client_with(hosts: &[&Hostile], f: impl FnOnce(ClientConfig) -> ClientConfig) -> Client {
+    let mut config = ClientConfig::default()
+        .with_retry(
+            RetryPolicy::default()
+                .with_backoff(Duration::from_millis(1), Duration::from_millis(20)),
+        )
+        .with_timeouts(Duration::from_secs(2), Duration::from_secs(2));
+    for h in hosts {
+        config = config.with_plain_http(h.host());
+    }
+    Client::new(f(config)).unwrap()
+}
+
+fn blob_desc(data: &[u8]) -> Descriptor {
+    Descriptor::new(
+        MediaType::parse("application/octet-stream").unwrap(),
+        oci_digest::sha256(data),
+        data.len() as u64,
+    )
+}
+
+fn manifest_body() -> Vec<u8> {
+    format!(
+        r#"{{"schemaVersion":2,"mediaType":"{MANIFEST}","config":{{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2}},"layers":[]}}"#
+    )
+    .into_bytes()
+}
+
+async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(20), f)
+        .await
+        .expect("the client hung")
+}
+
+#[tokio::test]
+async fn a_blob_with_the_wrong_digest_is_refused() {
+    let server = Hostile::start(|_| Reply::new(200, &[], b"not what you asked for".to_vec())).await;
+    let repo = client(&[&server])
+        .repository(&server.host(), "a/b")
+        .unwrap();
+    let mut desc = blob_desc(b"not what you asked for");
+    desc.digest = oci_digest::sha256(b"something else!!!!!!!!");
+    let err = within(repo.fetch_bytes(&desc, u64::MAX)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
+}
+
+#[tokio::test]
+async fn bodies_longer_or_shorter_than_promised_are_refused() {
+    let data = b"0123456789".to_vec();
+    let desc = blob_desc(&data);
+    // Longer than the descriptor (honest Content-Length).
+    let long = Hostile::start(|_| Reply::new(200, &[], b"0123456789abc".to_vec())).await;
+    let repo = client(&[&long]).repository(&long.host(), "a/b").unwrap();
+    let err = within(repo.fetch_bytes(&desc, u64::MAX)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::SizeMismatch, "{err}");
+    // More bytes than its own Content-Length says.
+    let liar = Hostile::start(|_| {
+        Reply::head_and_body(
+            "HTTP/1.1 200 OK\nContent-Length: 10",
+            b"0123456789EXTRA",
+            true,
+        )
+    })
+    .await;
+    let repo = client(&[&liar]).repository(&liar.host(), "a/b").unwrap();
+    let got = within(repo.fetch_bytes(&desc, u64::MAX)).await;
+    assert_eq!(
+        got.unwrap(),
+        Bytes::from(data.clone()),
+        "bytes past Content-Length are not content"
+    );
+    // Fewer bytes than Content-Length, then the connection closes: resumes are tried, then a typed error.
+    let short = Hostile::start(|_| {
+        Reply::head_and_body(
+            "HTTP/1.1 200 OK\nContent-Length: 10\nAccept-Ranges: bytes",
+            b"01234",
+            true,
+        )
+    })
+    .await;
+    let repo = client(&[&short]).repository(&short.host(), "a/b").unwrap();
+    let err = within(repo.fetch_bytes(&desc, u64::MAX)).await.unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Transport | ErrorKind::SizeMismatch),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn an_interrupted_download_resumes_with_range_and_is_verified_whole() {
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let desc = blob_desc(&data);
+    let served = data.clone();
+    let server = Hostile::start(move |r: &Recorded| match r.header("range") {
+        None => {
+            let head = format!("HTTP/1.1 200 OK\nContent-Length: {}\nAccept-Ranges: bytes", served.len());
+            Reply::head_and_body(&head, &served[..70_000], true)
+        }
+        Some(range) => {
+            let from: usize = range.trim_start_matches("bytes=").trim_end_matches('-').parse().unwrap();
+            let head = format!(
+                "HTTP/1.1 206 Partial Content\nContent-Length: {}\nContent-Range: bytes {from}-{}/{}",
+                served.len() - from,
+                served.len() - 1,
+                served.len()
+            );
+            Reply::head_and_body(&head, &served[from..], false)
+        }
+    })
+    .await;
+    let repo = client(&[&server])
+        .repository(&server.host(), "a/b")
+        .unwrap();
+    let got = within(repo.fetch_bytes(&desc, u64::MAX)).await.unwrap();
+    assert!(got == data);
+    let ranges: Vec<_> = server
+        .requests()
+        .iter()
+        .filter_map(|r| r.header("range").map(str::to_owned))
+        .collect();
+    assert_eq!(ranges, vec!["bytes=70000-".to_string()]);
+}
+
+#[tokio::test]
+async fn a_resumed_download_that_goes_wrong_is_still_caught() {
+    let data = vec![7u8; 50_000];
+    let desc = blob_desc(&data);
+    let server = Hostile::start(move |r: &Recorded| match r.header("range") {
+        None => Reply::head_and_body("HTTP/1.1 200 OK\nContent-Length: 50000\nAccept-Ranges: bytes", &[7u8; 20_000], true),
+        Some(_) => Reply::head_and_body("HTTP/1.1 206 Partial Content\nContent-Length: 30000\nContent-Range: bytes 20000-49999/50000", &[8u8; 30_000], false),
+    })
+    .await;
+    let repo = client(&[&server])
+        .repository(&server.host(), "a/b")
+        .unwrap();
+    let err = within(repo.fetch_bytes(&desc, u64::MAX)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
+}
+
+#[tokio::test]
+async fn parallel_ranged_download_assembles_in_order() {
+    let data: Vec<u8> = (0..1_000_003u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let desc = blob_desc(&data);
+    let served = data.clone();
+    let server = Hostile::start(move |r: &Recorded| match r.header("range") {
+        None => Reply::new(200, &[("Accept-Ranges", "bytes")], served.clone()),
+        Some(range) => {
+            let spec = range.trim_start_matches("bytes=");
+            let (a, b) = spec.split_once('-').unwrap();
+            let (a, b): (usize, usize) = (a.parse().unwrap(), b.parse().unwrap());
+            let cr = format!("bytes {a}-{b}/{}", served.len());
+            Reply::new(206, &[("Content-Range", &cr)], served[a..=b].to_vec())
+        }
+    })
+    .await;
+    let parallel = ParallelDownload::default()
+        .with_connections(4)
+        .with_segment_size(100_000)
+        .with_min_size(0);
+    let repo = client_with(&[&server], |c| c.with_parallel_download(parallel))
+        .repository(&server.host(), "a/b")
+        .unwrap();
+    let got = within(repo.fetch_bytes(&desc, u64::MAX)).await.unwrap();
+    assert!(got == data, "reassembled bytes differ");
+    let ranged = server
+        .requests()
+        .iter()
+        .filter(|r| r.header("range").is_some())
+        .count();
+    assert_eq!(ranged, 11, "1,000,003 bytes in 100,000-byte segments");
+}
+
+#[tokio::test]
+async fn a_manifest_over_the_cap_is_refused() {
+    let big = vec![b' '; 5 << 20];
+    let server =
+        Hostile::start(move |_| Reply::new(200, &[("Content-Type", MANIFEST)], big.clone())).await;
+    let repo = client(&[&server])
+        .repository(&server.host(), "a/b")
+        .unwrap();
+    let err = within(repo.resolve("latest")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::SizeLimitExceeded, "{err}");
+    // Without Content-Length too (chunked), counted as it arrives.
+    let chunked = Hostile::start(|_| {
+        let mut body = Vec::new();
+        for _ in 0..5 {
+            body.extend_from_slice(format!("{:x}\r\n", 1 << 20).as_bytes());
+            body.extend(std::iter::repeat_n(b' ', 1 << 20));
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b"0\r\n\r\n");
+        Reply::head_and_body(
+            &format!("HTTP/1.1 200 OK\nContent-Type: {MANIFEST}\nTransfer-Encoding: chunked"),
+            &body,
+            false,
+        )
+    })
+    .await;
+    let repo = client(&[&chunked])
+        .repository(&chunked.host(), "a/b")
+        .unwrap();
+    let err = within(repo.fetch_manifest_ref("latest")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::SizeLimitExceeded, "{err}");
+}
+
+#[tokio::test]
+async fn content_type_disagreeing_with_media_type_is_refused() {
+    let body = manifest_body();
+    let server = Hostile::start(move |_| {
+        Reply::new(
+            200,
+            &[("Content-Type", "application/vnd.oci.image.index.v1+json")],
+            body.clone(),
+        )
+    })
+    .await;
+    let repo = client(&[&server])
+        .repository(&server.host(), "a/b")
+        .unwrap();
+    let err = within(repo.fetch_manifest_ref("latest")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidMediaType, "{err}");
+}
+
+#[tokio::test]
+async fn a_manifest_with_a_lying_docker_content_digest_is_refused() {
+    let body = manifest_body();
+    let lie = oci_digest::sha256(b"other").to_string();
+    let server = Hostile::start(move |_| {
+        Reply::new(
+            200,
+            &[("Content-Type", MANIFEST), ("Docker-Content-Digest", &lie)],
+            body.clone(),
+        )
+    })
+    .await;
+    let repo = client(&[&server])
+        .repository(&server.host(), "a/b")
+        .unwrap();
+    let err = within(repo.fetch_manifest_ref("latest")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
+}
+
+#[tokio::test]
+async fn a_redirect_loop_ends_with_an_error() {
+    let server = Hostile::start(|r: &Recorded| {
+        let next = if r.path().ends_with("/a") {
+            "/v2/x/blobs/b"
+        } else {
+            "/v2/x/blobs/a"
+        };
+        Reply::new(307, &[("Location", next)], Vec::new())
+    })
+    .await;
+    let repo = client(&[&server]).repository(&server.host(), "x").unwrap();
+    let err = within(repo.fetch_bytes(&blob_desc(b"x"), 10))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transport, "{err}");
+    assert!(err.to_string().contains("redirects"), "{err}");
+    assert!(server.requests().len() <= 12);
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_host_carries_no_authorization() {
+    let data = b"blob behind a redirect".to_vec();
+    let served = data.clone();
+    let storage = Hostile::start(move |_| Reply::new(200, &[], served.clone())).await;
+    let target = format!("http://{}/storage/blob?sig=abc", storage.host());
+    let registry = Hostile::start(move |r: &Recorded| {
+        if r.header("authorization").is_none() {
+            Reply::new(
+                401,
+                &[("WWW-Authenticate", "Basic realm=\"r\"")],
+                Vec::new(),
+            )
+        } else {
+            Reply::new(307, &[("Location", &target)], Vec::new())
+        }
+    })
+    .await;
+    let creds =
+        StaticCredentials::new().with(registry.host(), Credential::basic("alice", "s3cret"));
+    let repo = client_with(&[&registry, &storage], |c| c.with_credentials(creds))
+        .repository(&registry.host(), "a/b")
+        .unwrap();
+    let got = within(repo.fetch_bytes(&blob_desc(&data), u64::MAX))
+        .await
+        .unwrap();
+    assert_eq!(got, Bytes::from(data));
+    let at_storage = storage.requests();
+    assert_eq!(at_storage.len(), 1);
+    assert!(
+        at_storage[0].header("authorization").is_none(),
+        "Authorization leaked to another host: {:?}",
+        at_storage[0].headers
+    );
+    assert!(
+        registry
+            .requests()
+            .iter()
+            .any(|r| r.header("authorization").is_some())
+    );
+}
+
+#[tokio::test]
+async fn plain_http_redirects_to_unmarked_hosts_are_refused() {
+    let registry =
+        Hostile::start(|_| Reply::new(307, &[("Location", "http://198.51.100.7:9/x")], Vec::new()))
+            .await;
+    let repo = client(&[&registry])
+        .repository(&registry.host(), "a/b")
+        .unwrap();
+    let err = within(repo.fetch_bytes(&blob_desc(b"x"), 10))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("not marked for plain HTTP"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn an_upload_location_on_another_host_is_refused() {
+    let elsewhere = Hostile::start(|_| Reply::new(201, &[], Vec::new())).await;
+    let location = format!("http://{}/upload/123", elsewhere.host());
+    let registry = Hostile::start(move |r: &Recorded| match r.method.as_str() {
+        "HEAD" => Reply::new(404, &[], Vec::new()),
+        "POST" => Reply::new(202, &[("Location", &location)], Vec::new()),
+        _ => Reply::new(500, &[], Vec::new()),
+    })
+    .await;
+    let repo = client(&[&registry, &elsewhere])
+        .repository(&registry.host(), "a/b")
+        .unwrap();
+    let err = within(repo.push_bytes(
+        &blob_desc(b"secret content"),
+        Bytes::from_static(b"secret content"),
+    ))
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("another host"), "{err}");
+    assert!(
+        elsewhere.requests().is_empty(),
+        "content went to another host"
+    );
+}
+
+#[tokio::test]
+async fn a_link_to_another_host_and_endless_pages_are_refused() {
+    let evil = Hostile::start(|_| Reply::new(200, &[], br#"{"tags":["stolen"]}"#.to_vec())).await;
+    let link = format!(
+        "<http://{}/v2/a/tags/list?last=x>; rel=\"next\"",
+        evil.host()
+    );
+    let registry = Hostile::start(move |_| {
+        Reply::new(
+            200,
+            &[("Link", &link)],
+            br#"{"name":"a","tags":["v1"]}"#.to_vec(),
+        )
+    })
+    .await;
+    let repo = client(&[&registry, &evil])
+        .repository(&registry.host(), "a")
+        .unwrap();
+    let err = within(repo.tags()).await.unwrap_err();
+    assert!(err.to_string().contains("another host"), "{err}");
+    assert!(evil.requests().is_empty());
+
+    let counter = Arc::new(AtomicUsize::new(0));
+    let c = counter.clone();
+    let endless = Hostile::start(move |_| {
+        let n = c.fetch_add(1, Ordering::SeqCst);
+        let link = format!("</v2/a/tags/list?last=t{n}>; rel=\"next\"");
+        Reply::new(
+            200,
+            &[("Link", &link)],
+            format!(r#"{{"name":"a","tags":["t{n}"]}}"#).into_bytes(),
+        )
+    })
+    .await;
+    let repo = client_with(&[&endless], |c| c.with_max_pages(25))
+        .repository(&endless.host(), "a")
+        .unwrap();
+    let err = within(repo.tags()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::SizeLimitExceeded, "{err}");
+    assert_eq!(counter.load(Ordering::SeqCst), 25);
+}
+
+#[tokio::test]
+async fn a_malformed_challenge_is_a_typed_error() {
+    for header in [
+        "Bearer service=\"x\"",
+        "Bearer realm=\"unterminated",
+        "Negotiate abc",
+        "",
+    ] {
+        let h = header.to_owned();
+        let server =
+            Hostile::start(move |_| Reply::new(401, &[("WWW-Authenticate", &h)], Vec::new())).await;
+        let repo = client(&[&server])
+            .repository(&server.host(), "a/b")
+            .unwrap();
+        let err = within(repo.resolve("latest")).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unauthorized, "{header}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn token_server_failures_are_typed_errors() {
+    for (status, body, kind) in [
+        (500u16, &b"boom"[..], ErrorKind::Transport),
+        (200, &b"<html>not json</html>"[..], ErrorKind::Unauthorized),
+        (200, &br#"{"token":""}"#[..], ErrorKind::Unauthorized),
+        (401, &b""[..], ErrorKind::Unauthorized),
+    ] {
+        let b = body.to_vec();
+        let tokens = Hostile::start(move |_| Reply::new(status, &[], b.clone())).await;
+        let challenge = format!(
+            "Bearer realm=\"http://{}/token\",service=\"reg\"",
+            tokens.host()
+        );
+        let registry = Hostile::start(move |_| {
+            Reply::new(401, &[("WWW-Authenticate", &challenge)], Vec::new())
+        })
+        .await;
+        let repo = client(&[&registry, &tokens])
+            .repository(&registry.host(), "a/b")
+            .unwrap();
+        let err = within(repo.resolve("latest")).await.unwrap_err();
+        assert_eq!(err.kind(), kind, "token server {status}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn a_plain_http_token_server_on_an_unmarked_host_gets_no_credentials() {
+    let registry = Hostile::start(|_| {
+        Reply::new(
+            401,
+            &[(
+                "WWW-Authenticate",
+                "Bearer realm=\"http://192.0.2.1:9/token\",service=\"r\"",
+            )],
+            Vec::new(),
+        )
+    })
+    .await;
+    let creds = StaticCredentials::new().with(registry.host(), Credential::basic("alice", "pw"));
+    let repo = client_with(&[&registry], |c| c.with_credentials(creds))
+        .repository(&registry.host(), "a/b")
+        .unwrap();
+    let err = within(repo.resolve("latest")).await.unwrap_err();
+    assert!(err.to_string().contains("plain HTTP"), "{err}");
+}
+
+#[tokio::test]
+async fn non_json_error_bodies_are_shown_and_typed() {
+    let server = Hostile::start(|_| {
+        Reply::new(
+            403,
+            &[("Content-Type", "text/html")],
+            b"<h1>Forbidden by proxy</h1>".to_vec(),
+        )
+    })
+    .await;
+    let repo = client(&[&server])
+        .repository(&server.host(), "a/b")
+        .unwrap();
+    let err = within(repo.resolve("latest")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Denied, "HEAD: {err}");
+    let err = within(repo.fetch_manifest_ref("latest")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Denied);
+    assert!(err.to_string().contains("Forbidden by proxy"), "{err}");
+    let json = Hostile::start(|_| Reply::new(404, &[], br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{"Tag":"x"}}]}"#.to_vec())).await;
+    let repo = client(&[&json]).repository(&json.host(), "a/b").unwrap();
+    let err = within(repo.fetch_manifest_ref("x")).await.unwrap_err();
+    assert!(
+        err.is_not_found() && err.has_registry_code("MANIFEST_UNKNOWN"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_hangs_times_out() {
+    let server = Hostile::start(|_| Reply::Hang).await;
+    let repo = client_with(&[&server], |c| {
+        c.with_timeouts(Duration::from_millis(300), Duration::from_millis(300))
+            .with_retry(RetryPolicy::none())
+    })
+    .repository(&server.host(), "a/b")
+    .unwrap();
+    let err = within(repo.resolve("latest")).await.unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Cancelled | ErrorKind::Transport),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn passing_failures_are_retried_honouring_retry_after() {
+    let counter = Arc::new(AtomicUsize::new(0));
+    let c = counter.clone();
+    let body = manifest_body();
+    let server = Hostile::start(move |_| {
+        if c.fetch_add(1, Ordering::SeqCst) < 2 {
+            Reply::new(503, &[("Retry-After", "0")], b"busy".to_vec())
+        } else {
+            Reply::new(200, &[("Content-Type", MANIFEST)], body.clone())
+        }
+    })
+    .await;
+    let repo = client(&[&server])
+        .repository(&server.host(), "a/b")
+        .unwrap();
+    within(repo.fetch_manifest_ref("latest")).await.unwrap();
+    assert_eq!(counter.load(Ordering::SeqCst), 3);
+
+    let always = Hostile::start(|_| Reply::new(429, &[], Vec::new())).await;
+    let repo = client_with(&[&always], |c| {
+        c.with_retry(
+            RetryPolicy::default()
+                .with_max_retries(2)
+                .with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
+        )
+    })
+    .repository(&always.host(), "a/b")
+    .unwrap();
+    let err = within(repo.resolve("latest")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TooManyRequests);
+    assert_eq!(always.requests().len(), 3, "one try and two retries");
+}
+
+#[tokio::test]
+async fn a_failed_push_stores_nothing_and_says_why() {
+    // The registry accepts anything; our verification stops the wrong content first.
+    let server = Hostile::start(|r: &Recorded| match r.method.as_str() {
+        "HEAD" => Reply::new(404, &[], Vec::new()),
+        "POST" => Reply::new(202, &[("Location", "/v2/a/b/blobs/uploads/1")], Vec::new()),
+        "PUT" => Reply::new(201, &[], Vec::new()),
+        _ => Reply::new(202, &[], Vec::new()),
+    })
+    .await;
+    let repo = client(&[&server])
+        .repository(&server.host(), "a/b")
+        .unwrap();
+    let desc = blob_desc(b"expected");
+    let err = within(repo.push_bytes(&desc, Bytes::from_static(b"tampered")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DigestMismatch);
+    let puts: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .collect();
+    assert!(puts.is_empty(), "wrong content was sent to be stored");
+    assert!(
+        server.requests().iter().any(|r| r.method == "DELETE"),
+        "the upload session was not cancelled"
+    );
+}
