@@ -91,6 +91,9 @@ pub struct ClientConfig {
     /// Download large blobs over several connections when the registry serves ranges. Default
     /// none (one connection).
     pub parallel_download: Option<crate::ParallelDownload>,
+    /// Called with the text of each `Warning: 299` header a registry sends (deprecations,
+    /// policy notices). They are also logged at warn level.
+    pub on_warning: Option<Arc<dyn Fn(&str) + Send + Sync>>,
     /// Redirects followed for one request. Default 10.
     pub max_redirects: usize,
     /// Pages read from one listing (tags, catalog, referrers) before giving up. Default 1,000.
@@ -113,6 +116,7 @@ impl Default for ClientConfig {
             buffered_upload_max: 8 << 20,
             chunk_size: None,
             parallel_download: None,
+            on_warning: None,
             max_redirects: 10,
             max_pages: 1000,
         }
@@ -197,6 +201,12 @@ impl ClientConfig {
     /// Downloads large blobs over several connections.
     pub fn with_parallel_download(mut self, parallel: crate::ParallelDownload) -> Self {
         self.parallel_download = Some(parallel);
+        self
+    }
+
+    /// Sets the hook that receives registry warnings.
+    pub fn with_on_warning(mut self, hook: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.on_warning = Some(Arc::new(hook));
         self
     }
 

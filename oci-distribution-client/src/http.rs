@@ -194,6 +194,7 @@ impl Inner {
                 }
             };
             let status = response.status();
+            self.surface_warnings(&response);
             tracing::debug!(
                 what = call.what,
                 method = %call.method,
@@ -299,6 +300,30 @@ impl Inner {
     }
 }
 
+impl Inner {
+    /// Hands `Warning: 299 - "text"` headers to the caller's hook and the log.
+    fn surface_warnings(&self, response: &Response) {
+        for value in response.headers().get_all(reqwest::header::WARNING) {
+            let Ok(text) = value.to_str() else { continue };
+            if let Some(message) = warning_text(text) {
+                tracing::warn!(registry_warning = %message, "registry warning");
+                if let Some(hook) = &self.config.on_warning {
+                    hook(&message);
+                }
+            }
+        }
+    }
+}
+
+/// The text of a `299` warning (`299 - "text"`), the only code registries use.
+fn warning_text(header: &str) -> Option<String> {
+    let rest = header.trim().strip_prefix("299")?.trim_start();
+    let rest = rest.strip_prefix('-')?.trim_start();
+    let inner = rest.strip_prefix('"')?;
+    let end = inner.rfind('"')?;
+    Some(inner[..end].replace("\\\"", "\""))
+}
+
 fn is_retryable(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
 }
@@ -335,6 +360,16 @@ pub(crate) fn redact(url: &Url) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn warnings() {
+        assert_eq!(
+            warning_text(r#"299 - "this repository is deprecated""#).as_deref(),
+            Some("this repository is deprecated")
+        );
+        assert_eq!(warning_text(r#"199 - "misc""#), None);
+        assert_eq!(warning_text("299 - unquoted"), None);
+    }
 
     #[test]
     fn origins() {

@@ -583,3 +583,176 @@ async fn a_failed_push_stores_nothing_and_says_why() {
         "the upload session was not cancelled"
     );
 }
+
+fn referrer(artifact_type: &str, n: u8) -> serde_json::Value {
+    serde_json::json!({
+        "mediaType": MANIFEST,
+        "digest": oci_digest::sha256(&[n]).to_string(),
+        "size": 100 + n as u64,
+        "artifactType": artifact_type,
+    })
+}
+
+#[tokio::test]
+async fn the_referrers_api_is_used_with_filter_and_pagination() {
+    let subject = oci_digest::sha256(b"subject");
+    let page1 = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [referrer("application/spdx+json", 1), referrer("application/vnd.example.sig", 2)]});
+    let page2 = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [referrer("application/spdx+json", 3)]});
+    let filtered = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [referrer("application/spdx+json", 1), referrer("application/spdx+json", 3)]});
+    let (p1, p2, f) = (page1.to_string(), page2.to_string(), filtered.to_string());
+    let path = format!("/v2/a/b/referrers/{subject}");
+    let server = Hostile::start(move |r: &Recorded| {
+        if r.path() != path {
+            return Reply::new(404, &[], Vec::new());
+        }
+        let ct = ("Content-Type", "application/vnd.oci.image.index.v1+json");
+        if r.target.contains("artifactType=") {
+            Reply::new(
+                200,
+                &[ct, ("OCI-Filters-Applied", "artifactType")],
+                f.clone(),
+            )
+        } else if r.target.contains("page=2") {
+            Reply::new(200, &[ct], p2.clone())
+        } else {
+            let link = format!("<{path}?page=2>; rel=\"next\"");
+            Reply::new(200, &[ct, ("Link", &link)], p1.clone())
+        }
+    })
+    .await;
+    let repo = client(&[&server])
+        .repository(&server.host(), "a/b")
+        .unwrap();
+    let subject_desc = Descriptor::new(MediaType::parse(MANIFEST).unwrap(), subject.clone(), 10);
+    let all = within(repo.referrers(&subject_desc, None)).await.unwrap();
+    assert_eq!(all.len(), 3, "{all:?}");
+    assert_eq!(repo.referrers_api_known(), Some(true));
+    let sbom = MediaType::parse("application/spdx+json").unwrap();
+    let only = within(repo.referrers(&subject_desc, Some(&sbom)))
+        .await
+        .unwrap();
+    assert_eq!(only.len(), 2);
+    assert!(only.iter().all(|d| d.artifact_type.as_ref() == Some(&sbom)));
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| !r.path().contains("/manifests/")),
+        "the fallback tag was read although the API answered"
+    );
+}
+
+#[tokio::test]
+async fn without_the_api_the_fallback_tag_is_read_and_a_non_index_means_none() {
+    let subject = oci_digest::sha256(b"subject");
+    let tag = oci_distribution_client::fallback_tag(&subject);
+    let index = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [referrer("application/spdx+json", 1), referrer("application/vnd.example.sig", 2)]})
+    .to_string();
+    let fallback_path = format!("/v2/a/b/manifests/{tag}");
+    let other_path = format!("/v2/c/d/manifests/{tag}");
+    let body = manifest_body();
+    let server = Hostile::start(move |r: &Recorded| {
+        if r.path() == fallback_path {
+            Reply::new(
+                200,
+                &[("Content-Type", "application/vnd.oci.image.index.v1+json")],
+                index.clone(),
+            )
+        } else if r.path() == other_path {
+            Reply::new(200, &[("Content-Type", MANIFEST)], body.clone())
+        } else {
+            Reply::new(
+                404,
+                &[],
+                br#"{"errors":[{"code":"NOT_FOUND","message":"no"}]}"#.to_vec(),
+            )
+        }
+    })
+    .await;
+    let client = client(&[&server]);
+    let repo = client.repository(&server.host(), "a/b").unwrap();
+    let subject_desc = Descriptor::new(MediaType::parse(MANIFEST).unwrap(), subject.clone(), 10);
+    let sig = MediaType::parse("application/vnd.example.sig").unwrap();
+    let found = within(repo.referrers(&subject_desc, Some(&sig)))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(repo.referrers_api_known(), Some(false));
+    let other = client.repository(&server.host(), "c/d").unwrap();
+    let none = within(other.referrers(&subject_desc, None)).await.unwrap();
+    assert!(
+        none.is_empty(),
+        "a fallback tag holding a manifest, not an index, means no referrers"
+    );
+}
+
+#[tokio::test]
+async fn pushing_a_referrer_to_a_registry_that_indexes_it_writes_no_fallback() {
+    let server = Hostile::start(|r: &Recorded| match r.method.as_str() {
+        "PUT" => Reply::new(201, &[("OCI-Subject", "sha256:whatever")], Vec::new()),
+        _ => Reply::new(404, &[], Vec::new()),
+    })
+    .await;
+    let repo = client(&[&server])
+        .repository(&server.host(), "a/b")
+        .unwrap();
+    let subject = Descriptor::new(
+        MediaType::parse(MANIFEST).unwrap(),
+        oci_digest::sha256(b"s"),
+        1,
+    );
+    let doc = serde_json::json!({"schemaVersion": 2, "mediaType": MANIFEST, "artifactType": "application/vnd.example.sig",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "size": 2},
+        "layers": [], "subject": subject});
+    let body = Bytes::from(serde_json::to_vec(&doc).unwrap());
+    let desc = Descriptor::new(
+        MediaType::parse(MANIFEST).unwrap(),
+        oci_digest::sha256(&body),
+        body.len() as u64,
+    );
+    within(repo.push_bytes(&desc, body)).await.unwrap();
+    let puts: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .collect();
+    assert_eq!(
+        puts.len(),
+        1,
+        "a fallback index was written: {:?}",
+        puts.iter().map(|r| &r.target).collect::<Vec<_>>()
+    );
+    assert_eq!(puts[0].header("content-type"), Some(MANIFEST));
+}
+
+#[tokio::test]
+async fn registry_warnings_reach_the_caller() {
+    let body = manifest_body();
+    let server = Hostile::start(move |_| {
+        Reply::new(
+            200,
+            &[
+                ("Content-Type", MANIFEST),
+                ("Warning", "299 - \"this repository is deprecated\""),
+            ],
+            body.clone(),
+        )
+    })
+    .await;
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let repo = client_with(&[&server], |c| {
+        c.with_on_warning(move |w: &str| s.lock().unwrap().push(w.to_owned()))
+    })
+    .repository(&server.host(), "a/b")
+    .unwrap();
+    within(repo.fetch_manifest_ref("latest")).await.unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec!["this repository is deprecated".to_string()]
+    );
+}
