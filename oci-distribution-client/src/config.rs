@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use crate::auth::{Anonymous, CredentialProvider};
 
+/// Receives the text of registry warnings.
+pub type WarningHook = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// How requests that failed for a passing reason are tried again.
 ///
 /// Retried: 408, 429, 5xx and connection errors, for requests whose body can be sent again.
@@ -93,7 +96,7 @@ pub struct ClientConfig {
     pub parallel_download: Option<crate::ParallelDownload>,
     /// Called with the text of each `Warning: 299` header a registry sends (deprecations,
     /// policy notices). They are also logged at warn level.
-    pub on_warning: Option<Arc<dyn Fn(&str) + Send + Sync>>,
+    pub on_warning: Option<WarningHook>,
     /// Redirects followed for one request. Default 10.
     pub max_redirects: usize,
     /// Pages read from one listing (tags, catalog, referrers) before giving up. Default 1,000.

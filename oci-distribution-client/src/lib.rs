@@ -12,7 +12,7 @@ mod repository;
 mod upload;
 
 pub use client::Client;
-pub use config::{ClientConfig, RetryPolicy};
+pub use config::{ClientConfig, RetryPolicy, WarningHook};
 pub use download::ParallelDownload;
 pub use referrers::fallback_tag;
 pub use repository::Repository;
