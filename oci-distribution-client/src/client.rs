@@ -64,6 +64,15 @@ impl Client {
             })?;
             builder = builder.identity(identity);
         }
+        if let Some(proxy) = &config.proxy {
+            let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| {
+                Error::new(
+                    ErrorKind::Transport,
+                    format!("the proxy {proxy:?} cannot be used: {e}"),
+                )
+            })?;
+            builder = builder.proxy(proxy);
+        }
         if config.tls_skip_verify {
             builder = builder.tls_danger_accept_invalid_certs(true);
         }
@@ -118,6 +127,29 @@ impl Client {
         } else {
             Err(from_response(&what, response).await)
         }
+    }
+
+    /// Checks `credential` against `registry` and, if the registry accepts it, stores it in
+    /// `store` (its helper or its file), as `docker login` does.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unauthorized`] when the registry refuses the credential (nothing is stored);
+    /// errors of the store.
+    pub async fn login(
+        &self,
+        registry: &str,
+        credential: crate::auth::Credential,
+        store: &mut crate::auth::DockerConfig,
+    ) -> Result<()> {
+        let config = ClientConfig {
+            credentials: Arc::new(
+                crate::auth::StaticCredentials::new().with(api_host(registry), credential.clone()),
+            ),
+            ..self.inner.config.clone()
+        };
+        Client::new(config)?.ping(registry).await?;
+        store.login(registry, &credential).await
     }
 
     /// Every repository of `registry` (`GET /v2/_catalog`, following pages).

@@ -97,6 +97,13 @@ pub struct ClientConfig {
     /// Called with the text of each `Warning: 299` header a registry sends (deprecations,
     /// policy notices). They are also logged at warn level.
     pub on_warning: Option<WarningHook>,
+    /// Try a single `POST ?digest=` upload for small blobs (distribution-spec "monolithic POST");
+    /// a registry that answers with an upload session instead gets the usual PUT. Default off,
+    /// since not every registry supports it.
+    pub single_post_upload: bool,
+    /// Send every request through this proxy (`http://host:port`). Without it, the standard
+    /// `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` variables apply.
+    pub proxy: Option<String>,
     /// Redirects followed for one request. Default 10.
     pub max_redirects: usize,
     /// Pages read from one listing (tags, catalog, referrers) before giving up. Default 1,000.
@@ -120,6 +127,8 @@ impl Default for ClientConfig {
             chunk_size: None,
             parallel_download: None,
             on_warning: None,
+            single_post_upload: false,
+            proxy: None,
             max_redirects: 10,
             max_pages: 1000,
         }
@@ -210,6 +219,18 @@ impl ClientConfig {
     /// Sets the hook that receives registry warnings.
     pub fn with_on_warning(mut self, hook: impl Fn(&str) + Send + Sync + 'static) -> Self {
         self.on_warning = Some(Arc::new(hook));
+        self
+    }
+
+    /// Turns single-POST uploads of small blobs on or off.
+    pub fn with_single_post_upload(mut self, on: bool) -> Self {
+        self.single_post_upload = on;
+        self
+    }
+
+    /// Sends every request through `proxy` (`http://host:port`).
+    pub fn with_proxy(mut self, proxy: impl Into<String>) -> Self {
+        self.proxy = Some(proxy.into());
         self
     }
 

@@ -34,8 +34,13 @@ pub(crate) async fn push_blob(
         return Ok(());
     }
     let what = format!("push blob {}/{}@{}", repo.registry, repo.name, desc.digest);
-    let (location, min_chunk) = start(repo, &what, repo.push_scopes(), None).await?;
     let config = &repo.inner.config;
+    if config.single_post_upload && desc.size <= config.buffered_upload_max {
+        let verified = VerifyingStream::new(content, &desc.digest, desc.size)?;
+        let body = read_to_bytes(Box::pin(verified), desc.size).await?;
+        return single_post(repo, &what, desc, body).await;
+    }
+    let (location, min_chunk) = start(repo, &what, repo.push_scopes(), None).await?;
     let result = if desc.size <= config.buffered_upload_max {
         let verified = VerifyingStream::new(content, &desc.digest, desc.size)?;
         match read_to_bytes(Box::pin(verified), desc.size).await {
@@ -69,6 +74,51 @@ pub(crate) async fn push_blob(
         cancel(repo, &what, location).await;
     }
     result
+}
+
+/// `POST /blobs/uploads/?digest=…` with the whole blob; falls back to the session the registry
+/// opens instead, if it does.
+async fn single_post(
+    repo: &Repository,
+    what: &str,
+    desc: &Descriptor,
+    body: bytes::Bytes,
+) -> Result<()> {
+    let mut url = repo.url("blobs/uploads/")?;
+    url.query_pairs_mut()
+        .append_pair("digest", desc.digest.as_str());
+    let call = Call::new(
+        what,
+        &repo.registry,
+        repo.push_scopes(),
+        Method::POST,
+        url.clone(),
+    )
+    .header(CONTENT_TYPE, OCTET)
+    .header(CONTENT_LENGTH, &body.len().to_string())
+    .body(CallBody::Bytes(body.clone()));
+    let response = repo.inner.send(call).await?;
+    match response.status() {
+        StatusCode::CREATED => Ok(()),
+        StatusCode::ACCEPTED => {
+            let loc = location(repo, what, &url, &response)?;
+            let len = body.len() as u64;
+            let result = finish(
+                repo,
+                what,
+                loc.clone(),
+                desc,
+                CallBody::Bytes(body),
+                Some(len),
+            )
+            .await;
+            if result.is_err() {
+                cancel(repo, what, loc).await;
+            }
+            result
+        }
+        _ => Err(from_response(what, response).await),
+    }
 }
 
 /// Starts an upload session (`POST /blobs/uploads/`); returns its location and the registry's

@@ -756,3 +756,194 @@ async fn registry_warnings_reach_the_caller() {
         vec!["this repository is deprecated".to_string()]
     );
 }
+
+/// A fake upload endpoint that keeps what PATCHes send, optionally refusing the second PATCH
+/// once with 416 after keeping only part of it.
+fn upload_server(
+    min_chunk: Option<u64>,
+    lose_part_of_second: bool,
+) -> impl Fn(&Recorded) -> Reply + Send + Sync + 'static {
+    let received = Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let patches = Arc::new(AtomicUsize::new(0));
+    move |r: &Recorded| {
+        let mut have = received.lock().unwrap();
+        match r.method.as_str() {
+            "HEAD" => Reply::new(404, &[], Vec::new()),
+            "POST" => {
+                let min = min_chunk.map(|m| m.to_string()).unwrap_or_default();
+                let mut headers = vec![("Location", "/v2/a/b/blobs/uploads/s1?state=0")];
+                if min_chunk.is_some() {
+                    headers.push(("OCI-Chunk-Min-Length", min.as_str()));
+                }
+                Reply::new(202, &headers, Vec::new())
+            }
+            "PATCH" => {
+                let n = patches.fetch_add(1, Ordering::SeqCst);
+                let range = r.header("content-range").unwrap_or("").to_owned();
+                let start: usize = range.split('-').next().unwrap().parse().unwrap();
+                if start != have.len() {
+                    let end = have.len().saturating_sub(1);
+                    return Reply::new(416, &[("Range", &format!("0-{end}"))], Vec::new());
+                }
+                if lose_part_of_second && n == 1 {
+                    // Keep half of this chunk, then claim the range was wrong.
+                    have.extend_from_slice(&r.body[..r.body.len() / 2]);
+                    let end = have.len() - 1;
+                    return Reply::new(416, &[("Range", &format!("0-{end}"))], Vec::new());
+                }
+                have.extend_from_slice(&r.body);
+                let end = have.len() - 1;
+                let loc = format!("/v2/a/b/blobs/uploads/s1?state={}", have.len());
+                Reply::new(
+                    202,
+                    &[("Location", &loc), ("Range", &format!("0-{end}"))],
+                    Vec::new(),
+                )
+            }
+            "GET" => {
+                let end = have.len().saturating_sub(1);
+                Reply::new(204, &[("Range", &format!("0-{end}"))], Vec::new())
+            }
+            "PUT" => {
+                have.extend_from_slice(&r.body);
+                let digest = oci_digest::sha256(&have).to_string();
+                let asked = r
+                    .target
+                    .split("digest=")
+                    .nth(1)
+                    .unwrap_or("")
+                    .replace("%3A", ":");
+                if asked == digest {
+                    Reply::new(201, &[("Docker-Content-Digest", &digest)], Vec::new())
+                } else {
+                    Reply::new(
+                        400,
+                        &[],
+                        br#"{"errors":[{"code":"DIGEST_INVALID","message":"bad"}]}"#.to_vec(),
+                    )
+                }
+            }
+            _ => Reply::new(204, &[], Vec::new()),
+        }
+    }
+}
+
+#[tokio::test]
+async fn chunked_uploads_honour_the_minimum_chunk_and_content_range() {
+    let data: Vec<u8> = (0..250_000u32).map(|i| (i % 249) as u8).collect();
+    let server = Hostile::start(upload_server(Some(100_000), false)).await;
+    let repo = client_with(&[&server], |c| {
+        c.with_chunk_size(30_000).with_buffered_upload_max(1000)
+    })
+    .repository(&server.host(), "a/b")
+    .unwrap();
+    within(repo.push_bytes(&blob_desc(&data), Bytes::from(data.clone())))
+        .await
+        .unwrap();
+    let ranges: Vec<_> = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .map(|r| r.header("content-range").unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        ranges,
+        vec!["0-99999", "100000-199999", "200000-249999"],
+        "chunks of at least the registry's minimum"
+    );
+    let put = server
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PUT")
+        .unwrap();
+    assert!(
+        put.target.contains("state=250000"),
+        "the PUT goes to the last Location: {}",
+        put.target
+    );
+}
+
+#[tokio::test]
+async fn a_416_is_recovered_from_by_asking_the_upload_status() {
+    let data: Vec<u8> = (0..90_000u32).map(|i| (i % 241) as u8).collect();
+    let server = Hostile::start(upload_server(None, true)).await;
+    let repo = client_with(&[&server], |c| {
+        c.with_chunk_size(30_000).with_buffered_upload_max(1000)
+    })
+    .repository(&server.host(), "a/b")
+    .unwrap();
+    within(repo.push_bytes(&blob_desc(&data), Bytes::from(data.clone())))
+        .await
+        .unwrap();
+    let requests = server.requests();
+    assert!(
+        requests.iter().any(|r| r.method == "GET"),
+        "the upload status was not asked"
+    );
+    let ranges: Vec<_> = requests
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .map(|r| r.header("content-range").unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        ranges,
+        vec!["0-29999", "30000-59999", "45000-59999", "60000-89999"]
+    );
+}
+
+#[tokio::test]
+async fn single_post_uploads_and_falls_back_to_a_session() {
+    let data = b"small blob for one POST".to_vec();
+    let accepted = Hostile::start(|r: &Recorded| match r.method.as_str() {
+        "HEAD" => Reply::new(404, &[], Vec::new()),
+        "POST" if r.target.contains("digest=") => Reply::new(201, &[], Vec::new()),
+        _ => Reply::new(500, &[], Vec::new()),
+    })
+    .await;
+    let repo = client_with(&[&accepted], |c| c.with_single_post_upload(true))
+        .repository(&accepted.host(), "a/b")
+        .unwrap();
+    within(repo.push_bytes(&blob_desc(&data), Bytes::from(data.clone())))
+        .await
+        .unwrap();
+    let post = accepted
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .unwrap();
+    assert_eq!(post.body, data);
+
+    let session = Hostile::start(upload_server(None, false)).await;
+    let repo = client_with(&[&session], |c| c.with_single_post_upload(true))
+        .repository(&session.host(), "a/b")
+        .unwrap();
+    within(repo.push_bytes(&blob_desc(&data), Bytes::from(data.clone())))
+        .await
+        .unwrap();
+    let put = session
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PUT")
+        .unwrap();
+    assert_eq!(put.body, data, "the fallback PUT carries the blob");
+}
+
+#[tokio::test]
+async fn requests_go_through_the_configured_proxy() {
+    let body = manifest_body();
+    let proxy =
+        Hostile::start(move |_| Reply::new(200, &[("Content-Type", MANIFEST)], body.clone())).await;
+    let config = ClientConfig::default()
+        .with_plain_http("registry.invalid:5000")
+        .with_proxy(format!("http://{}", proxy.host()));
+    let repo = Client::new(config)
+        .unwrap()
+        .repository("registry.invalid:5000", "a/b")
+        .unwrap();
+    within(repo.fetch_manifest_ref("latest")).await.unwrap();
+    let seen = proxy.requests();
+    assert_eq!(
+        seen[0].target, "http://registry.invalid:5000/v2/a/b/manifests/latest",
+        "absolute-form request to the proxy"
+    );
+}
