@@ -887,7 +887,9 @@ async fn a_416_is_recovered_from_by_asking_the_upload_status() {
         .collect();
     assert_eq!(
         ranges,
-        vec!["0-29999", "30000-59999", "45000-59999", "60000-89999"]
+        // Resent from where the registry stopped, then on in whole chunks; the PUT succeeding
+        // means the registry assembled exactly the blob.
+        vec!["0-29999", "30000-59999", "45000-74999", "75000-89999"]
     );
 }
 
