@@ -80,7 +80,22 @@ impl Repository {
     }
 
     fn what(&self, verb: &str, reference: &str) -> String {
-        format!("{verb} {}/{}@{reference}", self.registry, self.name)
+        let sep = if reference.contains(':') { '@' } else { ':' };
+        format!("{verb} {}/{}{sep}{reference}", self.registry, self.name)
+    }
+
+    /// Pushes a blob whose digest is not known beforehand, hashing it as it streams; returns its
+    /// descriptor. Memory holds one upload chunk at a time.
+    ///
+    /// # Errors
+    ///
+    /// Errors of the stream or the registry; the upload session is cancelled on failure.
+    pub async fn push_stream(
+        &self,
+        media_type: MediaType,
+        content: BlobStream,
+    ) -> Result<Descriptor> {
+        crate::upload::push_unknown(self, media_type, content).await
     }
 
     /// Fetches a manifest by tag or digest, whole, checked: against the digest asked for, the
@@ -524,6 +539,43 @@ impl Target for Repository {
             self.unindex_referrer(desc, &body).await?;
         }
         Ok(())
+    }
+
+    async fn untag(&self, reference: &str) -> Result<()> {
+        check_tag(reference)?;
+        let what = self.what("delete tag", reference);
+        let url = self.url(&format!("manifests/{reference}"))?;
+        let mut scopes = self.push.clone();
+        scopes.extend(&Scopes::repository(&self.name, "delete"));
+        let response = self
+            .inner
+            .send(Call::new(
+                &what,
+                &self.registry,
+                &scopes,
+                Method::DELETE,
+                url,
+            ))
+            .await?;
+        match response.status() {
+            s if s.is_success() => Ok(()),
+            // Registries that delete manifests only by digest say so in several ways.
+            status @ (StatusCode::METHOD_NOT_ALLOWED | StatusCode::BAD_REQUEST) => {
+                let err = from_response(&what, response).await;
+                let codes: Vec<&str> = err
+                    .registry_errors()
+                    .iter()
+                    .map(|e| e.code.as_str())
+                    .collect();
+                Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!("{what}: this registry deletes manifests only by digest (it answered {} {})", status.as_u16(), codes.join(",")),
+                )
+                .with_status(status.as_u16())
+                .with_registry_errors(err.registry_errors().to_vec()))
+            }
+            _ => Err(from_response(&what, response).await),
+        }
     }
 
     async fn mount(&self, desc: &Descriptor, from_repository: &str) -> Result<bool> {

@@ -314,6 +314,80 @@ async fn chunked(
     finish(repo, what, url, desc, CallBody::Empty, None).await
 }
 
+/// Pushes a stream whose digest is not known up front: PATCH chunks (the configured chunk size,
+/// else 8 MiB, at least the registry's minimum) while hashing, then the closing PUT with the
+/// digest computed. Memory holds one chunk.
+pub(crate) async fn push_unknown(
+    repo: &Repository,
+    media_type: oci_spec_types::MediaType,
+    mut content: BlobStream,
+) -> Result<Descriptor> {
+    let what = format!(
+        "push a blob of unknown digest to {}/{}",
+        repo.registry, repo.name
+    );
+    let (mut url, min_chunk) = start(repo, &what, repo.push_scopes(), None).await?;
+    let chunk = repo
+        .inner
+        .config
+        .chunk_size
+        .unwrap_or(8 << 20)
+        .max(min_chunk.unwrap_or(0))
+        .max(1) as usize;
+    let mut digester = oci_digest::Digester::new(oci_digest::Algorithm::Sha256);
+    let mut offset = 0u64;
+    let mut buf = BytesMut::new();
+    let mut ended = false;
+    let result: Result<()> = async {
+        while !ended {
+            while buf.len() < chunk {
+                match content.next().await {
+                    Some(piece) => buf.extend_from_slice(&piece?),
+                    None => {
+                        ended = true;
+                        break;
+                    }
+                }
+            }
+            if buf.is_empty() {
+                break;
+            }
+            let piece = buf.split_to(buf.len().min(chunk)).freeze();
+            digester.update(&piece);
+            let end = offset + piece.len() as u64 - 1;
+            let call = Call::new(
+                &what,
+                &repo.registry,
+                repo.push_scopes(),
+                Method::PATCH,
+                url.clone(),
+            )
+            .header(CONTENT_TYPE, OCTET)
+            .header(CONTENT_LENGTH, &piece.len().to_string())
+            .header(reqwest::header::CONTENT_RANGE, &format!("{offset}-{end}"))
+            .body(CallBody::Bytes(piece));
+            let response = repo.inner.send(call).await?;
+            if response.status() != StatusCode::ACCEPTED {
+                return Err(from_response(&what, response).await);
+            }
+            url = location(repo, &what, &url, &response)?;
+            offset = end + 1;
+            if ended && !buf.is_empty() {
+                ended = false;
+            }
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        cancel(repo, &what, url).await;
+        return Err(e);
+    }
+    let desc = Descriptor::new(media_type, digester.finalize(), offset);
+    finish(repo, &what, url, &desc, CallBody::Empty, None).await?;
+    Ok(desc)
+}
+
 /// How many bytes of an upload the registry holds (`GET <location>` → `Range: 0-N`).
 async fn status(repo: &Repository, what: &str, url: &Url) -> Result<u64> {
     let response = repo
