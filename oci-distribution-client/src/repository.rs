@@ -398,6 +398,7 @@ pub(crate) fn check_repository_name(name: &str) -> Result<()> {
 
 #[async_trait]
 impl ReadOnlyTarget for Repository {
+    #[tracing::instrument(level = "debug", name = "registry.fetch", skip_all, fields(registry = %self.registry, repository = %self.name, digest = %desc.digest, size = desc.size))]
     async fn fetch(&self, desc: &Descriptor) -> Result<BlobStream> {
         if is_manifest(&desc.media_type) {
             self.fetch_manifest_desc(desc).await
@@ -406,6 +407,7 @@ impl ReadOnlyTarget for Repository {
         }
     }
 
+    #[tracing::instrument(level = "debug", name = "registry.exists", skip_all, fields(registry = %self.registry, repository = %self.name, digest = %desc.digest))]
     async fn exists(&self, desc: &Descriptor) -> Result<bool> {
         Ok(self
             .head(Self::endpoint(desc), desc.digest.as_str(), &self.pull)
@@ -413,6 +415,7 @@ impl ReadOnlyTarget for Repository {
             .is_some())
     }
 
+    #[tracing::instrument(level = "debug", name = "registry.resolve", skip_all, fields(registry = %self.registry, repository = %self.name, reference))]
     async fn resolve(&self, reference: &str) -> Result<Descriptor> {
         let requested = match parse_ref(reference)? {
             oci_target::RefKind::Digest(d) => Some(d),
@@ -438,6 +441,7 @@ impl ReadOnlyTarget for Repository {
         }
     }
 
+    #[tracing::instrument(level = "debug", name = "registry.tags", skip_all, fields(registry = %self.registry, repository = %self.name))]
     async fn tags(&self) -> Result<Vec<String>> {
         #[derive(serde::Deserialize)]
         struct Page {
@@ -476,6 +480,7 @@ impl ReadOnlyTarget for Repository {
 
 #[async_trait]
 impl Target for Repository {
+    #[tracing::instrument(level = "debug", name = "registry.push", skip_all, fields(registry = %self.registry, repository = %self.name, digest = %desc.digest, size = desc.size))]
     async fn push(&self, desc: &Descriptor, content: BlobStream) -> Result<()> {
         desc.digest.hash_algorithm()?;
         if is_manifest(&desc.media_type) {
@@ -501,6 +506,7 @@ impl Target for Repository {
         }
     }
 
+    #[tracing::instrument(level = "debug", name = "registry.tag", skip_all, fields(registry = %self.registry, repository = %self.name, digest = %desc.digest, reference))]
     async fn tag(&self, desc: &Descriptor, reference: &str) -> Result<()> {
         check_tag(reference)?;
         let (found, body) = self.fetch_manifest_ref(desc.digest.as_str()).await?;
@@ -512,6 +518,7 @@ impl Target for Repository {
         .await
     }
 
+    #[tracing::instrument(level = "debug", name = "registry.delete", skip_all, fields(registry = %self.registry, repository = %self.name, digest = %desc.digest))]
     async fn delete(&self, desc: &Descriptor) -> Result<()> {
         // A referrer leaves its subject's fallback index too; read it before it is gone.
         let manifest_body =
@@ -578,6 +585,7 @@ impl Target for Repository {
         }
     }
 
+    #[tracing::instrument(level = "debug", name = "registry.mount", skip_all, fields(registry = %self.registry, repository = %self.name, digest = %desc.digest, from = from_repository))]
     async fn mount(&self, desc: &Descriptor, from_repository: &str) -> Result<bool> {
         crate::upload::mount(self, desc, from_repository).await
     }

@@ -80,6 +80,7 @@ impl<'a> Engine<'a> {
         }
     }
 
+    #[tracing::instrument(level = "debug", name = "copy.node", skip_all, fields(digest = %desc.digest, media_type = %desc.media_type, size = desc.size))]
     async fn copy_node(&self, desc: Descriptor) -> Result<()> {
         let result = self.copy_node_inner(&desc).await;
         if let Err(error) = &result {
