@@ -74,6 +74,28 @@ impl Descriptor {
         self
     }
 
+    /// The empty descriptor: `application/vnd.oci.empty.v1+json`, the two bytes `{}`, for the
+    /// config and the one layer of artifacts that carry no other content.
+    pub fn empty() -> Self {
+        Descriptor::new(MediaType::empty(), oci_digest::sha256(Self::EMPTY_BYTES), 2)
+    }
+
+    /// The bytes of the empty descriptor's content.
+    pub const EMPTY_BYTES: &'static [u8] = b"{}";
+
+    /// Embeds `content` in `data` (base64), for small content read without a fetch.
+    pub fn with_data(mut self, content: &[u8]) -> Self {
+        use base64::Engine as _;
+        self.data = Some(base64::engine::general_purpose::STANDARD.encode(content));
+        self
+    }
+
+    /// Sets `urls`.
+    pub fn with_urls(mut self, urls: Vec<String>) -> Self {
+        self.urls = Some(urls);
+        self
+    }
+
     /// The value of annotation `key`, if set.
     pub fn annotation(&self, key: &str) -> Option<&str> {
         self.annotations.as_ref()?.get(key).map(String::as_str)

@@ -1,13 +1,29 @@
 #![doc = include_str!("../README.md")]
 
+pub mod annotations;
+mod config;
 mod descriptor;
+mod document;
 mod error;
+mod index;
+mod manifest;
+mod manifest_kind;
 mod media_type;
+pub mod media_types;
 mod platform;
+mod reference;
+mod validate;
 
+pub use config::{Empty, ExecConfig, History, ImageConfig, ImageLayout, RootFs};
 pub use descriptor::Descriptor;
+pub use document::{Document, MAX_MANIFEST_SIZE};
 pub use error::SpecError;
+pub use index::ImageIndex;
+pub use manifest::ImageManifest;
+pub use manifest_kind::Manifest;
 pub use media_type::MediaType;
 pub use platform::Platform;
+pub use reference::{DOCKER_HUB, DOCKER_HUB_API_HOST, Reference};
+pub use validate::check_content_type;
 
 pub use oci_digest::{Algorithm, Digest};

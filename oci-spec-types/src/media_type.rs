@@ -29,7 +29,6 @@ impl MediaType {
     }
 
     /// A media type from a constant known to be valid.
-    #[allow(dead_code)] // used by the constants
     pub(crate) fn from_static(s: &'static str) -> Self {
         debug_assert!(validate(s).is_ok(), "{s}");
         MediaType(s.into())
