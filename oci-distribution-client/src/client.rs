@@ -111,6 +111,15 @@ impl Client {
         ))
     }
 
+    /// The repository a reference names (its tag or digest is the caller's to use).
+    ///
+    /// # Errors
+    ///
+    /// As [`repository`](Self::repository).
+    pub fn repository_for(&self, reference: &oci_spec_types::Reference) -> Result<Repository> {
+        self.repository(reference.registry(), reference.repository())
+    }
+
     /// Checks that `registry` speaks the distribution API and that the credentials work
     /// (`GET /v2/`).
     pub async fn ping(&self, registry: &str) -> Result<()> {
@@ -177,7 +186,9 @@ impl Client {
 /// The host that serves a registry's API: docker.io's is `registry-1.docker.io`.
 pub(crate) fn api_host(registry: &str) -> String {
     match registry {
-        "docker.io" | "index.docker.io" => "registry-1.docker.io".to_owned(),
+        oci_spec_types::DOCKER_HUB | "index.docker.io" => {
+            oci_spec_types::DOCKER_HUB_API_HOST.to_owned()
+        }
         other => other.to_owned(),
     }
 }

@@ -11,23 +11,15 @@ use serde::Deserialize;
 
 use crate::{Error, ErrorKind, Result};
 
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-
 /// True for the media types of manifests and indexes (OCI and Docker v2.2): content that points
 /// at other content and that registries keep under `/manifests/`.
 pub fn is_manifest(media_type: &MediaType) -> bool {
-    matches!(
-        media_type.essence(),
-        OCI_MANIFEST | OCI_INDEX | DOCKER_MANIFEST | DOCKER_MANIFEST_LIST
-    )
+    media_type.is_manifest()
 }
 
 /// True for the media types of indexes (OCI image index, Docker manifest list).
 pub fn is_index(media_type: &MediaType) -> bool {
-    matches!(media_type.essence(), OCI_INDEX | DOCKER_MANIFEST_LIST)
+    media_type.is_index()
 }
 
 /// The fields of a manifest or index that link it to other content.

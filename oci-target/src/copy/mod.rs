@@ -234,9 +234,7 @@ async fn select_platform(
                 .manifests
                 .into_iter()
                 .find(|m| {
-                    m.platform
-                        .as_ref()
-                        .is_some_and(|p| platform_matches(want, p))
+                    m.platform.as_ref().is_some_and(|p| want.matches(p))
                         || (is_index(&m.media_type) && m.platform.is_none())
                 })
                 .ok_or_else(no_match)?;
@@ -258,7 +256,7 @@ async fn select_platform(
         })?;
         let mut have = Platform::new(found.os, found.architecture);
         have.variant = found.variant;
-        return if platform_matches(want, &have) {
+        return if want.matches(&have) {
             Ok(node)
         } else {
             Err(no_match())
@@ -275,19 +273,6 @@ struct ConfigPlatform {
     architecture: String,
     #[serde(default)]
     variant: Option<String>,
-}
-
-fn platform_matches(want: &Platform, have: &Platform) -> bool {
-    want.os == have.os
-        && want.architecture == have.architecture
-        && want
-            .variant
-            .as_ref()
-            .is_none_or(|v| have.variant.as_ref() == Some(v))
-        && want
-            .os_version
-            .as_ref()
-            .is_none_or(|v| have.os_version.as_ref() == Some(v))
 }
 
 /// Is this referrer of one of the wanted artifact types (all when the list is empty)?
