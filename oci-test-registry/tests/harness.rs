@@ -1,0 +1,66 @@
+//! The harness starts each configuration and each answers `/v2/` as configured.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use oci_test_registry::Registry;
+
+fn status_of_v2(host: &str, auth: Option<&str>) -> (u16, String) {
+    let mut s = TcpStream::connect(host).unwrap();
+    let auth = auth
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "GET /v2/ HTTP/1.1\r\nHost: {host}\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, out)
+}
+
+#[test]
+fn anonymous_answers_200() {
+    assert_eq!(status_of_v2(Registry::anonymous().host(), None).0, 200);
+}
+
+#[test]
+fn basic_asks_for_credentials_and_checks_them() {
+    use base64::Engine as _;
+    let r = Registry::basic_auth();
+    let (status, head) = status_of_v2(r.host(), None);
+    assert_eq!(status, 401);
+    assert!(head.contains("Basic realm"), "{head}");
+    let (user, pass) = r.users()[0];
+    let good = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+    assert_eq!(
+        status_of_v2(r.host(), Some(&format!("Basic {good}"))).0,
+        200
+    );
+    let bad = base64::engine::general_purpose::STANDARD.encode(format!("{user}:wrong"));
+    assert_eq!(status_of_v2(r.host(), Some(&format!("Basic {bad}"))).0, 401);
+}
+
+#[test]
+fn token_points_at_the_token_server() {
+    let r = Registry::token_auth();
+    let (status, head) = status_of_v2(r.host(), None);
+    assert_eq!(status, 401);
+    let realm = r.token_server().unwrap().realm();
+    assert!(
+        head.contains(&format!("Bearer realm=\"{realm}\"")),
+        "{head}"
+    );
+}
+
+#[test]
+fn tls_listens_and_shares_the_test_ca() {
+    let r = Registry::tls();
+    assert!(r.is_tls() && r.base_url().starts_with("https://"));
+    assert!(r.ca_pem().contains("BEGIN CERTIFICATE"));
+    // Plain HTTP to a TLS port gets a TLS-level refusal, not a registry answer.
+    let (status, _) = status_of_v2(r.host(), None);
+    assert_eq!(status, 400);
+}
