@@ -189,13 +189,14 @@ impl Reference {
             .or_else(|| self.tag.clone())
     }
 
-    /// The short form people type: Docker Hub's name and `library/` dropped.
+    /// The short form people type: Docker Hub's name dropped, and `library/` for its official
+    /// one-component names.
     pub fn familiar(&self) -> String {
         let mut out = if self.registry == DOCKER_HUB {
-            self.repository
-                .strip_prefix("library/")
-                .unwrap_or(&self.repository)
-                .to_owned()
+            match self.repository.strip_prefix("library/") {
+                Some(official) if !official.contains('/') => official.to_owned(),
+                _ => self.repository.clone(),
+            }
         } else {
             format!("{}/{}", self.registry, self.repository)
         };
