@@ -161,6 +161,20 @@ impl Client {
         store.login(registry, &credential).await
     }
 
+    /// The HTTP version the registry's `/v2/` endpoint answers with (`HTTP/2.0` where it offers
+    /// HTTP/2 over TLS, else `HTTP/1.1`), whatever the status.
+    pub async fn http_version(&self, registry: &str) -> Result<String> {
+        let registry = api_host(registry);
+        let url = self.inner.api_base(&registry)?;
+        let what = format!("probe {registry}");
+        let scopes = Scopes::none();
+        let response = self
+            .inner
+            .send(Call::new(&what, &registry, &scopes, Method::GET, url))
+            .await?;
+        Ok(format!("{:?}", response.version()))
+    }
+
     /// Every repository of `registry` (`GET /v2/_catalog`, following pages).
     pub async fn catalog(&self, registry: &str) -> Result<Vec<String>> {
         #[derive(serde::Deserialize)]

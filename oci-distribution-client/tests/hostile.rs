@@ -949,3 +949,43 @@ async fn requests_go_through_the_configured_proxy() {
         "absolute-form request to the proxy"
     );
 }
+
+#[tokio::test]
+async fn proxies_come_from_the_environment() {
+    // The variables are read when a client is built; set them for a child run of this test only.
+    if std::env::var_os("OCI_PROXY_TEST_CHILD").is_some() {
+        let config = ClientConfig::default()
+            .with_plain_http("registry.invalid:5000")
+            .with_retry(RetryPolicy::none());
+        let repo = Client::new(config)
+            .unwrap()
+            .repository("registry.invalid:5000", "a/b")
+            .unwrap();
+        within(repo.fetch_manifest_ref("latest")).await.unwrap();
+        return;
+    }
+    let body = manifest_body();
+    let proxy =
+        Hostile::start(move |_| Reply::new(200, &[("Content-Type", MANIFEST)], body.clone())).await;
+    let status = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args(["proxies_come_from_the_environment", "--exact", "--quiet"])
+        .env("OCI_PROXY_TEST_CHILD", "1")
+        .env("HTTP_PROXY", format!("http://{}", proxy.host()))
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success(), "the child run failed");
+    let seen = proxy.requests();
+    assert_eq!(
+        seen.len(),
+        1,
+        "the request did not go through the proxy from HTTP_PROXY"
+    );
+    assert_eq!(
+        seen[0].target,
+        "http://registry.invalid:5000/v2/a/b/manifests/latest"
+    );
+}

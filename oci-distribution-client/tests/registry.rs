@@ -333,3 +333,46 @@ async fn catalog_and_tag_listing() {
     let repos = client.catalog(r.host()).await.unwrap();
     assert!(repos.contains(&"alice/listing".to_string()), "{repos:?}");
 }
+
+#[tokio::test]
+async fn client_certificates_are_presented_when_required() {
+    let r = Registry::start(
+        oci_test_registry::Config::new(oci_test_registry::Auth::Anonymous).with_client_certs(),
+    );
+    let without = Client::new(config_for(&r).with_retry(RetryPolicy::none())).unwrap();
+    let e = without.ping(r.host()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Transport, "{e}");
+    let with =
+        Client::new(config_for(&r).with_client_identity_pem(r.client_identity_pem().into_bytes()))
+            .unwrap();
+    with.ping(r.host()).await.unwrap();
+    let repo = with.repository(r.host(), "mtls/app").unwrap();
+    repo.push_content(
+        MediaType::octet_stream(),
+        Bytes::from_static(b"over mutual TLS"),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn http2_is_used_where_the_registry_offers_it() {
+    let tls = Registry::tls();
+    assert_eq!(
+        Client::new(config_for(tls))
+            .unwrap()
+            .http_version(tls.host())
+            .await
+            .unwrap(),
+        "HTTP/2.0"
+    );
+    let plain = Registry::anonymous();
+    assert_eq!(
+        Client::new(config_for(plain))
+            .unwrap()
+            .http_version(plain.host())
+            .await
+            .unwrap(),
+        "HTTP/1.1"
+    );
+}

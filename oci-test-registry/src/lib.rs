@@ -43,12 +43,25 @@ pub struct Config {
     pub auth: Auth,
     /// Serve HTTPS with a certificate from the test CA.
     pub tls: bool,
+    /// With TLS, require client certificates signed by the test CA.
+    pub client_certs: bool,
 }
 
 impl Config {
     /// Anonymous, plain HTTP.
     pub fn new(auth: Auth) -> Config {
-        Config { auth, tls: false }
+        Config {
+            auth,
+            tls: false,
+            client_certs: false,
+        }
+    }
+
+    /// Serves HTTPS and requires a client certificate from the test CA.
+    pub fn with_client_certs(mut self) -> Config {
+        self.tls = true;
+        self.client_certs = true;
+        self
     }
 
     /// Serves HTTPS.
@@ -99,7 +112,10 @@ impl Drop for Registry {
     fn drop(&mut self) {
         let mut child = self.watchdog.lock().unwrap_or_else(|e| e.into_inner());
         // SIGTERM runs the watchdog's trap, which stops the registry too.
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
         let _ = child.wait();
     }
 }
@@ -165,6 +181,12 @@ impl Registry {
                 dir.join("server.pem").display(),
                 dir.join("server.key").display()
             ));
+            if config.client_certs {
+                yaml.push_str(&format!(
+                    "    clientcas:\n      - {}\n",
+                    dir.join("ca.pem").display()
+                ));
+            }
         }
         let mut token = None;
         match config.auth {
@@ -234,6 +256,13 @@ impl Registry {
     /// The test CA's certificate (PEM), which signed the TLS certificate and the token signer.
     pub fn ca_pem(&self) -> &str {
         &self.ca_pem
+    }
+
+    /// A client certificate and key from the test CA, in one PEM, for registries that require
+    /// client certificates.
+    pub fn client_identity_pem(&self) -> String {
+        let issued = test_ca().issue("oci-test-client", &["client.invalid"]);
+        format!("{}{}", issued.cert_pem, issued.key_pem)
     }
 
     /// The users that may authenticate.
