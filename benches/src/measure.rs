@@ -1,0 +1,58 @@
+//! Running a command as a child and measuring it from outside.
+
+use std::process::{Command, Stdio};
+
+/// What one run of a command took.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sample {
+    /// Wall time, seconds.
+    pub(crate) secs: f64,
+    /// Peak resident memory, KiB.
+    pub(crate) max_rss_kib: u64,
+}
+
+/// Runs `program args` under GNU time and returns its wall time and peak RSS.
+///
+/// # Panics
+///
+/// When the command fails, or `/usr/bin/time` is missing (Debian package `time`).
+pub(crate) fn run(program: &str, args: &[String]) -> Sample {
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "BENCH %e %M"])
+        .arg(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run /usr/bin/time (apt-get install time): {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{program} {args:?} failed:\n{stderr}");
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("BENCH "))
+        .expect("GNU time output");
+    let mut parts = line.split_whitespace().skip(1);
+    Sample {
+        secs: parts.next().unwrap().parse().unwrap(),
+        max_rss_kib: parts.next().unwrap().parse().unwrap(),
+    }
+}
+
+/// Median, min and max of `values`.
+pub(crate) fn summary(values: &[f64]) -> (f64, f64, f64) {
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries() {
+        assert_eq!(summary(&[3.0, 1.0, 2.0]), (2.0, 1.0, 3.0));
+        assert_eq!(summary(&[5.0]), (5.0, 5.0, 5.0));
+    }
+}

@@ -1,0 +1,127 @@
+//! The measured side of each tool in Rust: one process per run, so it is measured exactly as
+//! the peer tools are.
+
+use std::path::Path;
+
+use futures_util::StreamExt;
+use oci_distribution_client::{Client, ClientConfig};
+use oci_spec_types::{Descriptor, Digest, MediaType};
+use oci_target::{ReadOnlyTarget, Target};
+use tokio::io::AsyncWriteExt;
+
+/// `worker <kind> <host> <repo> <digest> <size> <file>`
+pub(crate) fn run(args: &[String]) {
+    let [kind, host, repo, digest, size, file] = args else {
+        panic!("worker <kind> <host> <repo> <digest> <size> <file>");
+    };
+    let digest = Digest::parse(digest).unwrap();
+    let size: u64 = size.parse().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        match kind.as_str() {
+            "ours-pull" => ours_pull(host, repo, &digest, size, Path::new(file)).await,
+            "ours-push" => ours_push(host, repo, &digest, size, Path::new(file)).await,
+            "oci-client-pull" => oci_client_pull(host, repo, &digest, size, Path::new(file)).await,
+            "oci-client-push" => oci_client_push(host, repo, &digest, size, Path::new(file)).await,
+            other => panic!("unknown worker {other}"),
+        }
+    });
+}
+
+fn desc(digest: &Digest, size: u64) -> Descriptor {
+    Descriptor::new(
+        MediaType::parse("application/vnd.oci.image.layer.v1.tar").unwrap(),
+        digest.clone(),
+        size,
+    )
+}
+
+async fn ours_pull(host: &str, repo: &str, digest: &Digest, size: u64, file: &Path) {
+    let client = Client::new(ClientConfig::default().with_plain_http(host)).unwrap();
+    let repo = client.repository(host, repo).unwrap();
+    let mut stream = repo.fetch(&desc(digest, size)).await.unwrap();
+    let mut out = tokio::fs::File::create(file).await.unwrap();
+    while let Some(chunk) = stream.next().await {
+        out.write_all(&chunk.unwrap()).await.unwrap();
+    }
+    out.flush().await.unwrap();
+}
+
+async fn ours_push(host: &str, repo: &str, digest: &Digest, size: u64, file: &Path) {
+    let client = Client::new(ClientConfig::default().with_plain_http(host)).unwrap();
+    let repo = client.repository(host, repo).unwrap();
+    let f = tokio::fs::File::open(file).await.unwrap();
+    let stream = file_stream(f);
+    repo.push(&desc(digest, size), stream).await.unwrap();
+}
+
+/// A file as a stream of 1 MiB pieces.
+fn file_stream(f: tokio::fs::File) -> oci_target::BlobStream {
+    use tokio::io::AsyncReadExt;
+    Box::pin(futures_util::stream::unfold(f, |mut f| async move {
+        let mut buf = vec![0u8; 1 << 20];
+        match f.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(bytes::Bytes::from(buf)), f))
+            }
+            Err(e) => Some((Err(oci_target::Error::from(e)), f)),
+        }
+    }))
+}
+
+fn occ() -> oci_client::Client {
+    oci_client::Client::new(oci_client::client::ClientConfig {
+        protocol: oci_client::client::ClientProtocol::Http,
+        ..Default::default()
+    })
+}
+
+fn occ_ref(host: &str, repo: &str, digest: &Digest) -> oci_client::Reference {
+    format!("{host}/{repo}@{digest}").parse().unwrap()
+}
+
+async fn oci_client_pull(host: &str, repo: &str, digest: &Digest, size: u64, file: &Path) {
+    let client = occ();
+    let reference = occ_ref(host, repo, digest);
+    let layer = oci_client::manifest::OciDescriptor {
+        media_type: "application/vnd.oci.image.layer.v1.tar".into(),
+        digest: digest.to_string(),
+        size: size as i64,
+        ..Default::default()
+    };
+    client
+        .auth(
+            &reference,
+            &oci_client::secrets::RegistryAuth::Anonymous,
+            oci_client::RegistryOperation::Pull,
+        )
+        .await
+        .unwrap();
+    let out = tokio::fs::File::create(file).await.unwrap();
+    client.pull_blob(&reference, &layer, out).await.unwrap();
+}
+
+async fn oci_client_push(host: &str, repo: &str, digest: &Digest, size: u64, file: &Path) {
+    let client = occ();
+    let reference = occ_ref(host, repo, digest);
+    client
+        .auth(
+            &reference,
+            &oci_client::secrets::RegistryAuth::Anonymous,
+            oci_client::RegistryOperation::Push,
+        )
+        .await
+        .unwrap();
+    // The crate's main push API takes the blob whole, in memory.
+    let data = tokio::fs::read(file).await.unwrap();
+    assert_eq!(data.len() as u64, size);
+    client
+        .push_blob(&reference, data, digest.as_str())
+        .await
+        .unwrap();
+}
