@@ -1,0 +1,532 @@
+//! The layout store.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use oci_digest::{Digest, Verifier, VerifyingStream};
+use oci_spec_types::{Descriptor, ImageLayout, MediaType, annotations};
+use oci_target::graph::Links;
+use oci_target::{
+    BlobStream, Capabilities, Error, ErrorKind, ReadOnlyTarget, RefKind, Result, Target, parse_ref,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::index::{self, INDEX, ref_name};
+use crate::refname::check_ref_name;
+
+/// How a layout is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LayoutOptions {
+    /// fsync blobs before renaming them into place, and `index.json` after writing it. Default
+    /// off: faster, and a crash can lose only what was not yet synced, never leave a half blob.
+    pub fsync: bool,
+    /// The largest manifest read into memory. Default 4 MiB.
+    pub max_manifest_bytes: u64,
+}
+
+impl Default for LayoutOptions {
+    fn default() -> Self {
+        LayoutOptions {
+            fsync: false,
+            max_manifest_bytes: oci_target::DEFAULT_MAX_MANIFEST_BYTES,
+        }
+    }
+}
+
+impl LayoutOptions {
+    /// Sets `fsync`.
+    pub fn with_fsync(mut self, fsync: bool) -> Self {
+        self.fsync = fsync;
+        self
+    }
+}
+
+/// An OCI image-layout directory.
+#[derive(Debug, Clone)]
+pub struct OciLayout {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    root: PathBuf,
+    options: LayoutOptions,
+    read_only: bool,
+    /// Serialises index changes of this process (the file lock does it across processes).
+    index_lock: tokio::sync::Mutex<()>,
+}
+
+static STAGING: AtomicU64 = AtomicU64::new(0);
+
+fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
+    let kind = match e.kind() {
+        std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+        _ => ErrorKind::Io,
+    };
+    Error::new(kind, format!("{what} {}: {e}", path.display())).with_source(e)
+}
+
+fn join(e: tokio::task::JoinError) -> Error {
+    Error::new(ErrorKind::Io, format!("a blocking layout task failed: {e}"))
+}
+
+impl OciLayout {
+    /// Opens the layout at `path`, creating the directory, `oci-layout` and an empty `index.json`
+    /// where missing.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unsupported`] for an `imageLayoutVersion` other than 1.0.0;
+    /// [`ErrorKind::InvalidManifest`] for an `oci-layout` or `index.json` that is not what the
+    /// image-spec says; I/O errors.
+    pub async fn create(path: impl Into<PathBuf>, options: LayoutOptions) -> Result<Self> {
+        let root = path.into();
+        let r = root.clone();
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            std::fs::create_dir_all(r.join("blobs")).map_err(|e| io("cannot create", &r, e))?;
+            let layout = r.join("oci-layout");
+            if !layout.exists() {
+                let bytes = serde_json::to_vec(&ImageLayout::default()).expect("serialisable");
+                std::fs::write(&layout, bytes).map_err(|e| io("cannot write", &layout, e))?;
+            }
+            if !r.join(INDEX).exists() {
+                index::write(&r, &index::empty(), options.fsync)?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(join)??;
+        Self::open_with(root, options, false).await
+    }
+
+    /// Opens an existing layout for reading only: nothing is ever written, so it works on a
+    /// read-only filesystem.
+    ///
+    /// # Errors
+    ///
+    /// As [`create`](Self::create), and [`ErrorKind::NotFound`] when it is not a layout.
+    pub async fn open_read_only(path: impl Into<PathBuf>) -> Result<Self> {
+        Self::open_with(path.into(), LayoutOptions::default(), true).await
+    }
+
+    /// Opens an existing layout for reading and writing.
+    ///
+    /// # Errors
+    ///
+    /// As [`open_read_only`](Self::open_read_only).
+    pub async fn open(path: impl Into<PathBuf>, options: LayoutOptions) -> Result<Self> {
+        Self::open_with(path.into(), options, false).await
+    }
+
+    async fn open_with(root: PathBuf, options: LayoutOptions, read_only: bool) -> Result<Self> {
+        let r = root.clone();
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            let layout = r.join("oci-layout");
+            let bytes = std::fs::read(&layout)
+                .map_err(|e| io("not an OCI layout: cannot read", &layout, e))?;
+            let parsed = ImageLayout::from_slice(&bytes).map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidManifest,
+                    format!("{} is malformed: {e}", layout.display()),
+                )
+            })?;
+            parsed.validate().map_err(|e| {
+                Error::new(ErrorKind::Unsupported, format!("{}: {e}", layout.display()))
+            })?;
+            index::read(&r)?;
+            Ok(())
+        })
+        .await
+        .map_err(join)??;
+        Ok(OciLayout {
+            inner: Arc::new(Inner {
+                root,
+                options,
+                read_only,
+                index_lock: tokio::sync::Mutex::new(()),
+            }),
+        })
+    }
+
+    /// The layout's directory.
+    pub fn root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    /// Where the bytes of `digest` live.
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.inner
+            .root
+            .join("blobs")
+            .join(digest.algorithm())
+            .join(digest.encoded())
+    }
+
+    fn writable(&self) -> Result<()> {
+        if self.inner.read_only {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("{} is open read-only", self.inner.root.display()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The blob's path, refusing one that is a symlink leading out of the layout.
+    async fn checked_blob_path(&self, digest: &Digest) -> Result<PathBuf> {
+        let path = self.blob_path(digest);
+        let root = self.inner.root.clone();
+        let p = path.clone();
+        tokio::task::spawn_blocking(move || -> Result<PathBuf> {
+            let meta = std::fs::symlink_metadata(&p).map_err(|e| io("no such blob:", &p, e))?;
+            if meta.file_type().is_symlink() {
+                let real =
+                    std::fs::canonicalize(&p).map_err(|e| io("dangling blob link", &p, e))?;
+                let real_root =
+                    std::fs::canonicalize(&root).map_err(|e| io("cannot resolve", &root, e))?;
+                if !real.starts_with(&real_root) {
+                    return Err(Error::new(
+                        ErrorKind::InvalidDigest,
+                        format!(
+                            "{} is a symlink pointing out of the layout (to {}); refusing it",
+                            p.display(),
+                            real.display()
+                        ),
+                    ));
+                }
+            }
+            Ok(p)
+        })
+        .await
+        .map_err(join)?
+    }
+
+    async fn index(&self) -> Result<oci_spec_types::ImageIndex> {
+        let root = self.inner.root.clone();
+        tokio::task::spawn_blocking(move || index::read(&root))
+            .await
+            .map_err(join)?
+    }
+
+    async fn update_index<T: Send + 'static>(
+        &self,
+        change: impl FnOnce(&mut oci_spec_types::ImageIndex) -> Result<(bool, T)> + Send + 'static,
+    ) -> Result<T> {
+        self.writable()?;
+        let _held = self.inner.index_lock.lock().await;
+        let root = self.inner.root.clone();
+        let fsync = self.inner.options.fsync;
+        tokio::task::spawn_blocking(move || index::update(&root, fsync, change))
+            .await
+            .map_err(join)?
+    }
+
+    async fn read_small(&self, desc: &Descriptor) -> Result<Bytes> {
+        oci_target::ReadOnlyTargetExt::fetch_bytes(
+            self,
+            desc,
+            self.inner.options.max_manifest_bytes,
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl ReadOnlyTarget for OciLayout {
+    #[tracing::instrument(level = "debug", name = "layout.fetch", skip_all, fields(digest = %desc.digest))]
+    async fn fetch(&self, desc: &Descriptor) -> Result<BlobStream> {
+        desc.digest.hash_algorithm()?;
+        let path = self.checked_blob_path(&desc.digest).await?;
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| io("cannot open blob", &path, e))?;
+        let chunks = futures_util::stream::unfold((file, path), |(mut f, path)| async move {
+            let mut buf = vec![0u8; 256 * 1024];
+            match f.read(&mut buf).await {
+                Ok(0) => None,
+                Ok(n) => {
+                    buf.truncate(n);
+                    Some((Ok(Bytes::from(buf)), (f, path)))
+                }
+                Err(e) => Some((Err(io("cannot read blob", &path, e)), (f, path))),
+            }
+        });
+        Ok(Box::pin(VerifyingStream::new(
+            chunks,
+            &desc.digest,
+            desc.size,
+        )?))
+    }
+
+    async fn exists(&self, desc: &Descriptor) -> Result<bool> {
+        match tokio::fs::metadata(self.blob_path(&desc.digest)).await {
+            Ok(m) => Ok(m.is_file()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io("cannot check", &self.blob_path(&desc.digest), e)),
+        }
+    }
+
+    async fn resolve(&self, reference: &str) -> Result<Descriptor> {
+        let index = self.index().await?;
+        match parse_ref(reference) {
+            Ok(RefKind::Digest(d)) => {
+                let root = self.inner.root.clone();
+                let me = self.clone();
+                let reader = move |m: &Descriptor| std::fs::read(me.blob_path(&m.digest)).ok();
+                if let Some(found) = index::find(&index, &d, &reader, 4) {
+                    return Ok(found);
+                }
+                // Not listed: describe the blob itself.
+                let path = self.blob_path(&d);
+                let meta = tokio::fs::metadata(&path).await.map_err(|_| {
+                    Error::not_found(format!("{d} is not in the layout at {}", root.display()))
+                })?;
+                let media_type = if meta.len() <= self.inner.options.max_manifest_bytes {
+                    tokio::fs::read(&path)
+                        .await
+                        .ok()
+                        .and_then(|b| index::sniff_media_type(&b))
+                } else {
+                    None
+                };
+                Ok(Descriptor::new(
+                    media_type.unwrap_or_else(MediaType::octet_stream),
+                    d,
+                    meta.len(),
+                ))
+            }
+            _ => {
+                check_ref_name(reference)?;
+                index
+                    .manifests
+                    .iter()
+                    .rev()
+                    .find(|m| ref_name(m) == Some(reference))
+                    .map(|m| Descriptor::new(m.media_type.clone(), m.digest.clone(), m.size))
+                    .ok_or_else(|| {
+                        Error::not_found(format!(
+                            "no tag {reference:?} in the layout at {}",
+                            self.inner.root.display()
+                        ))
+                    })
+            }
+        }
+    }
+
+    async fn tags(&self) -> Result<Vec<String>> {
+        let index = self.index().await?;
+        let mut tags: Vec<String> = index
+            .manifests
+            .iter()
+            .filter_map(|m| ref_name(m).map(str::to_owned))
+            .collect();
+        tags.sort();
+        tags.dedup();
+        Ok(tags)
+    }
+
+    async fn referrers(
+        &self,
+        subject: &Descriptor,
+        artifact_type: Option<&MediaType>,
+    ) -> Result<Vec<Descriptor>> {
+        let index = self.index().await?;
+        let mut out: Vec<Descriptor> = Vec::new();
+        for m in index
+            .manifests
+            .iter()
+            .filter(|m| m.media_type.is_manifest())
+        {
+            if out.iter().any(|d| d.digest == m.digest) {
+                continue;
+            }
+            let Ok(bytes) = self
+                .read_small(&Descriptor::new(
+                    m.media_type.clone(),
+                    m.digest.clone(),
+                    m.size,
+                ))
+                .await
+            else {
+                continue;
+            };
+            let Ok(links) = Links::parse(m, &bytes) else {
+                continue;
+            };
+            if links
+                .subject
+                .as_ref()
+                .is_some_and(|s| s.digest == subject.digest)
+            {
+                let listing = links.referrer_descriptor(&Descriptor::new(
+                    m.media_type.clone(),
+                    m.digest.clone(),
+                    m.size,
+                ));
+                if artifact_type.is_none_or(|t| listing.artifact_type.as_ref() == Some(t)) {
+                    out.push(listing);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
+            .with_referrers(true)
+            .with_delete(!self.inner.read_only)
+            .with_untag(!self.inner.read_only)
+    }
+}
+
+#[async_trait]
+impl Target for OciLayout {
+    #[tracing::instrument(level = "debug", name = "layout.push", skip_all, fields(digest = %desc.digest, size = desc.size))]
+    async fn push(&self, desc: &Descriptor, content: BlobStream) -> Result<()> {
+        self.writable()?;
+        Verifier::new(&desc.digest, desc.size)?;
+        let target = self.blob_path(&desc.digest);
+        if !self.exists(desc).await? {
+            let staging_dir = self.inner.root.join("ingest");
+            tokio::fs::create_dir_all(&staging_dir)
+                .await
+                .map_err(|e| io("cannot create", &staging_dir, e))?;
+            let staging = staging_dir.join(format!(
+                "{}-{}.{}-{}.partial",
+                desc.digest.algorithm(),
+                desc.digest.encoded(),
+                std::process::id(),
+                STAGING.fetch_add(1, Ordering::Relaxed)
+            ));
+            let written = write_verified(&staging, desc, content, self.inner.options.fsync).await;
+            if let Err(e) = written {
+                let _ = tokio::fs::remove_file(&staging).await;
+                return Err(e);
+            }
+            let parent = target
+                .parent()
+                .expect("blob paths have a parent")
+                .to_path_buf();
+            tokio::fs::create_dir_all(&parent)
+                .await
+                .map_err(|e| io("cannot create", &parent, e))?;
+            if let Err(e) = tokio::fs::rename(&staging, &target).await {
+                let _ = tokio::fs::remove_file(&staging).await;
+                return Err(io("cannot move the verified blob into", &target, e));
+            }
+        }
+        // A referrer is recorded in the index so its subject still finds it after reopening.
+        if desc.media_type.is_manifest() {
+            let bytes = self.read_small(desc).await?;
+            if let Ok(links) = Links::parse(desc, &bytes)
+                && links.subject.is_some()
+            {
+                let entry =
+                    Descriptor::new(desc.media_type.clone(), desc.digest.clone(), desc.size);
+                self.update_index(move |index| {
+                    if index.manifests.iter().any(|m| m.digest == entry.digest) {
+                        return Ok((false, ()));
+                    }
+                    index.manifests.push(entry);
+                    Ok((true, ()))
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn tag(&self, desc: &Descriptor, reference: &str) -> Result<()> {
+        check_ref_name(reference)?;
+        if !self.exists(desc).await? {
+            return Err(Error::not_found(format!(
+                "cannot tag {reference:?}: {} is not in the layout",
+                desc.digest
+            )));
+        }
+        let mut entry = Descriptor::new(desc.media_type.clone(), desc.digest.clone(), desc.size)
+            .with_annotation(annotations::REF_NAME, reference);
+        entry.platform = desc.platform.clone();
+        entry.artifact_type = desc.artifact_type.clone();
+        let reference = reference.to_owned();
+        self.update_index(move |index| {
+            index
+                .manifests
+                .retain(|m| ref_name(m) != Some(reference.as_str()));
+            // An untagged entry for the same content is now redundant.
+            index
+                .manifests
+                .retain(|m| !(m.digest == entry.digest && ref_name(m).is_none()));
+            index.manifests.push(entry);
+            Ok((true, ()))
+        })
+        .await
+    }
+
+    async fn delete(&self, desc: &Descriptor) -> Result<()> {
+        self.writable()?;
+        let path = self.blob_path(&desc.digest);
+        let digest = desc.digest.clone();
+        self.update_index(move |index| {
+            let before = index.manifests.len();
+            index.manifests.retain(|m| m.digest != digest);
+            Ok((index.manifests.len() != before, ()))
+        })
+        .await?;
+        tokio::fs::remove_file(&path)
+            .await
+            .map_err(|e| io("cannot delete", &path, e))
+    }
+
+    async fn untag(&self, reference: &str) -> Result<()> {
+        check_ref_name(reference)?;
+        let r = reference.to_owned();
+        let removed = self
+            .update_index(move |index| {
+                let before = index.manifests.len();
+                index.manifests.retain(|m| ref_name(m) != Some(r.as_str()));
+                let removed = index.manifests.len() != before;
+                Ok((removed, removed))
+            })
+            .await?;
+        if removed {
+            Ok(())
+        } else {
+            Err(Error::not_found(format!(
+                "no tag {reference:?} in the layout"
+            )))
+        }
+    }
+}
+
+/// Streams `content` into `path`, verified, optionally fsynced.
+async fn write_verified(
+    path: &Path,
+    desc: &Descriptor,
+    content: BlobStream,
+    fsync: bool,
+) -> Result<()> {
+    let mut file = tokio::fs::File::create(path)
+        .await
+        .map_err(|e| io("cannot create", path, e))?;
+    let mut stream = VerifyingStream::new(content, &desc.digest, desc.size)?;
+    while let Some(chunk) = stream.next().await {
+        file.write_all(&chunk?)
+            .await
+            .map_err(|e| io("cannot write", path, e))?;
+    }
+    file.flush()
+        .await
+        .map_err(|e| io("cannot write", path, e))?;
+    if fsync {
+        file.sync_all()
+            .await
+            .map_err(|e| io("cannot sync", path, e))?;
+    }
+    Ok(())
+}

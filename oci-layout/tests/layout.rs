@@ -1,0 +1,449 @@
+//! The layout store: the conformance suite, concurrent writers in one process and across
+//! processes, bad input, read-only use, and interop with skopeo and umoci.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use oci_layout::{LayoutOptions, OciLayout};
+use oci_spec_types::{Descriptor, ImageConfig, ImageIndex, ImageManifest, MediaType, Platform};
+use oci_target::conformance::{self, Flags, describe};
+use oci_target::{
+    CopyOptions, ErrorKind, ReadOnlyTarget, ReadOnlyTargetExt, Target, TargetExt, copy,
+};
+
+fn temp(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "oci-layout-test-{}-{name}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn tool(name: &str) -> String {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .unwrap();
+    assert!(
+        found.status.success(),
+        "{name} is missing: install it with `apt-get install {name}` (./scripts/setup does)"
+    );
+    String::from_utf8(found.stdout).unwrap().trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passes_the_conformance_suite_with_a_large_blob() {
+    let dir = temp("conformance");
+    let store = OciLayout::create(&dir, LayoutOptions::default())
+        .await
+        .unwrap();
+    let behind = store.clone();
+    let flags = Flags::from_capabilities(&store)
+        .with_large_blob(1 << 30)
+        .with_corrupt(move |digest, bytes| {
+            std::fs::write(behind.blob_path(digest), bytes).unwrap();
+        });
+    assert!(flags.referrers && flags.delete && flags.untag);
+    conformance::run_all(&store, &flags).await;
+    let staging: Vec<_> = std::fs::read_dir(dir.join("ingest"))
+        .map(|d| d.flatten().collect())
+        .unwrap_or_default();
+    assert!(staging.is_empty(), "staging files left behind: {staging:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_taggers_in_one_process_lose_nothing() {
+    let dir = temp("tasks");
+    let store = OciLayout::create(&dir, LayoutOptions::default())
+        .await
+        .unwrap();
+    let m = conformance::push_image(&store, "tasks").await;
+    let tasks: Vec<_> = (0..32)
+        .map(|i| {
+            let s = store.clone();
+            let m = m.clone();
+            tokio::spawn(async move { s.tag(&m, &format!("t{i}")).await.unwrap() })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let tags = OciLayout::open(&dir, LayoutOptions::default())
+        .await
+        .unwrap()
+        .tags()
+        .await
+        .unwrap();
+    assert_eq!(tags.len(), 32, "{tags:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn concurrent_taggers_in_several_processes_lose_nothing() {
+    if let Some(dir) = std::env::var_os("OCI_LAYOUT_CHILD_DIR") {
+        // A child: tag 25 names with this process's prefix.
+        let store = OciLayout::open(PathBuf::from(dir), LayoutOptions::default())
+            .await
+            .unwrap();
+        let m = store.resolve("base").await.unwrap();
+        let prefix = std::env::var("OCI_LAYOUT_CHILD_PREFIX").unwrap();
+        for i in 0..25 {
+            store.tag(&m, &format!("{prefix}-{i}")).await.unwrap();
+        }
+        return;
+    }
+    let dir = temp("processes");
+    let store = OciLayout::create(&dir, LayoutOptions::default())
+        .await
+        .unwrap();
+    let m = conformance::push_image(&store, "processes").await;
+    store.tag(&m, "base").await.unwrap();
+    let children: Vec<_> = (0..4)
+        .map(|p| {
+            tokio::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "concurrent_taggers_in_several_processes_lose_nothing",
+                    "--exact",
+                    "--quiet",
+                ])
+                .env("OCI_LAYOUT_CHILD_DIR", &dir)
+                .env("OCI_LAYOUT_CHILD_PREFIX", format!("p{p}"))
+                .stdout(std::process::Stdio::null())
+                .status()
+        })
+        .collect();
+    for c in children {
+        assert!(c.await.unwrap().success(), "a child failed");
+    }
+    let tags = store.tags().await.unwrap();
+    assert_eq!(
+        tags.len(),
+        1 + 4 * 25,
+        "entries were lost: {} tags",
+        tags.len()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn bad_input_gives_typed_errors_and_changes_nothing() {
+    let dir = temp("bad");
+    let store = OciLayout::create(&dir, LayoutOptions::default())
+        .await
+        .unwrap();
+    let m = conformance::push_image(&store, "bad").await;
+    store.tag(&m, "v1").await.unwrap();
+    let index_before = std::fs::read(dir.join("index.json")).unwrap();
+
+    // A missing blob, a truncated one, one whose content does not match its name.
+    let absent = describe("application/octet-stream", b"never pushed");
+    assert_eq!(
+        store.fetch(&absent).await.map(|_| ()).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    let (blob, data) = conformance::push_blob(&store, "victim", 1000).await;
+    std::fs::write(store.blob_path(&blob.digest), &data[..500]).unwrap();
+    assert_eq!(
+        store.fetch_bytes(&blob, u64::MAX).await.unwrap_err().kind(),
+        ErrorKind::SizeMismatch
+    );
+    let mut other = data.to_vec();
+    other[0] ^= 1;
+    std::fs::write(store.blob_path(&blob.digest), &other).unwrap();
+    assert_eq!(
+        store.fetch_bytes(&blob, u64::MAX).await.unwrap_err().kind(),
+        ErrorKind::DigestMismatch
+    );
+
+    // A tag that breaks the ref.name grammar.
+    assert_eq!(
+        store.tag(&m, "bad//tag").await.unwrap_err().kind(),
+        ErrorKind::InvalidReference
+    );
+
+    // A symlink pointing out of the layout.
+    let outside = temp("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let secret = b"outside the layout";
+    std::fs::write(outside.join("secret"), secret).unwrap();
+    let sd = describe("application/octet-stream", secret);
+    let link = store.blob_path(&sd.digest);
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(outside.join("secret"), &link).unwrap();
+    let e = store.fetch(&sd).await.map(|_| ()).unwrap_err();
+    assert!(e.to_string().contains("symlink pointing out"), "{e}");
+    assert_eq!(
+        std::fs::read(dir.join("index.json")).unwrap(),
+        index_before,
+        "index.json changed"
+    );
+
+    // index.json that is not JSON, or not an index; an unknown layout version.
+    std::fs::write(dir.join("index.json"), b"{ not json").unwrap();
+    assert_eq!(
+        OciLayout::open(&dir, LayoutOptions::default())
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidManifest
+    );
+    assert_eq!(
+        store.tag(&m, "v2").await.unwrap_err().kind(),
+        ErrorKind::InvalidManifest
+    );
+    assert_eq!(
+        std::fs::read(dir.join("index.json")).unwrap(),
+        b"{ not json",
+        "a broken index was overwritten"
+    );
+    std::fs::write(
+        dir.join("index.json"),
+        br#"{"schemaVersion":2,"config":{}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        OciLayout::open(&dir, LayoutOptions::default())
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidManifest
+    );
+    std::fs::write(dir.join("index.json"), &index_before).unwrap();
+    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"2.0.0"}"#).unwrap();
+    let e = OciLayout::open(&dir, LayoutOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    assert!(e.to_string().contains("2.0.0"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&outside).unwrap();
+}
+
+fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.clone(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn read_only_use_writes_nothing() {
+    let dir = temp("ro");
+    let store = OciLayout::create(&dir, LayoutOptions::default())
+        .await
+        .unwrap();
+    let m = conformance::push_image(&store, "ro").await;
+    store.tag(&m, "v1").await.unwrap();
+    let before = tree(&dir);
+    let ro = OciLayout::open_read_only(&dir).await.unwrap();
+    let resolved = ro.resolve("v1").await.unwrap();
+    ro.fetch_manifest(&resolved).await.unwrap();
+    let dst = oci_target::MemoryStore::new();
+    copy(&ro, "v1", &dst, "v1", &CopyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        ro.push_bytes(&m, Bytes::new()).await.unwrap_err().kind(),
+        ErrorKind::Unsupported
+    );
+    assert_eq!(
+        ro.tag(&m, "v2").await.unwrap_err().kind(),
+        ErrorKind::Unsupported
+    );
+    assert_eq!(tree(&dir), before, "a read-only layout changed");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A small real image: a tar layer made by `tar`, its config, a manifest.
+async fn push_real_image(store: &OciLayout, work: &Path, arch: &str) -> Descriptor {
+    let src = work.join(format!("src-{arch}"));
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("hello.txt"), format!("hello from {arch}\n")).unwrap();
+    let tar = work.join(format!("layer-{arch}.tar"));
+    let status = Command::new(tool("tar"))
+        .args(["-cf"])
+        .arg(&tar)
+        .arg("-C")
+        .arg(&src)
+        .arg("hello.txt")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let layer_bytes = Bytes::from(std::fs::read(&tar).unwrap());
+    let layer = describe("application/vnd.oci.image.layer.v1.tar", &layer_bytes);
+    store.push_bytes(&layer, layer_bytes).await.unwrap();
+    let mut config = ImageConfig::new("linux", arch);
+    config.rootfs.diff_ids.push(layer.digest.clone());
+    let config_doc = config.to_document().unwrap();
+    let config_desc = config_doc.descriptor(MediaType::image_config());
+    store
+        .push_bytes(&config_desc, config_doc.bytes().clone())
+        .await
+        .unwrap();
+    let manifest = ImageManifest::new(config_desc, vec![layer])
+        .to_document()
+        .unwrap();
+    let desc = manifest.descriptor(MediaType::image_manifest());
+    store
+        .push_bytes(&desc, manifest.bytes().clone())
+        .await
+        .unwrap();
+    desc
+}
+
+#[tokio::test]
+async fn skopeo_and_umoci_read_what_we_write_and_we_read_what_skopeo_writes() {
+    let skopeo = tool("skopeo");
+    let umoci = tool("umoci");
+    let work = temp("interop");
+    let ours = work.join("ours");
+    let store = OciLayout::create(&ours, LayoutOptions::default())
+        .await
+        .unwrap();
+    let amd = push_real_image(&store, &work, "amd64").await;
+    let arm = push_real_image(&store, &work, "arm64").await;
+    store.tag(&amd, "v1").await.unwrap();
+    store.tag(&amd, "stable").await.unwrap();
+    let index = ImageIndex::new(vec![
+        amd.clone().with_platform(Platform::new("linux", "amd64")),
+        arm.clone().with_platform(Platform::new("linux", "arm64")),
+    ])
+    .to_document()
+    .unwrap();
+    let index_desc = index.descriptor(MediaType::image_index());
+    store
+        .push_bytes(&index_desc, index.bytes().clone())
+        .await
+        .unwrap();
+    store.tag(&index_desc, "multi").await.unwrap();
+    // An artifact with a subject.
+    let sbom = Bytes::from_static(br#"{"spdxVersion":"SPDX-2.3"}"#);
+    let sbom_desc = describe("application/spdx+json", &sbom);
+    store.push_bytes(&sbom_desc, sbom).await.unwrap();
+    store
+        .push_bytes(&Descriptor::empty(), Bytes::from_static(b"{}"))
+        .await
+        .unwrap();
+    let artifact = ImageManifest::new(Descriptor::empty(), vec![sbom_desc])
+        .with_artifact_type(MediaType::parse("application/spdx+json").unwrap())
+        .with_subject(amd.clone())
+        .to_document()
+        .unwrap();
+    let artifact_desc = artifact.descriptor(MediaType::image_manifest());
+    store
+        .push_bytes(&artifact_desc, artifact.bytes().clone())
+        .await
+        .unwrap();
+    store.tag(&artifact_desc, "sbom").await.unwrap();
+
+    // skopeo copies what we wrote to another layout; umoci lists and stats it.
+    let theirs = work.join("theirs");
+    for tag in ["v1", "sbom"] {
+        let out = Command::new(&skopeo)
+            .args([
+                "copy",
+                "--quiet",
+                "--preserve-digests",
+                &format!("oci:{}:{tag}", ours.display()),
+                &format!("oci:{}:{tag}", theirs.display()),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "skopeo copy {tag}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = Command::new(&skopeo)
+        .args([
+            "copy",
+            "--quiet",
+            "--all",
+            "--preserve-digests",
+            &format!("oci:{}:multi", ours.display()),
+            &format!("oci:{}:multi", theirs.display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "skopeo copy --all multi: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ls = Command::new(&umoci)
+        .args(["ls", "--layout"])
+        .arg(&theirs)
+        .output()
+        .unwrap();
+    assert!(
+        ls.status.success(),
+        "umoci ls: {}",
+        String::from_utf8_lossy(&ls.stderr)
+    );
+    let listed = String::from_utf8_lossy(&ls.stdout);
+    assert!(
+        listed.contains("v1") && listed.contains("multi"),
+        "umoci ls: {listed}"
+    );
+    let stat = Command::new(&umoci)
+        .args(["stat", "--image", &format!("{}:v1", theirs.display())])
+        .output()
+        .unwrap();
+    assert!(
+        stat.status.success(),
+        "umoci stat: {}",
+        String::from_utf8_lossy(&stat.stderr)
+    );
+
+    // We read what skopeo wrote, verifying everything, and the round trip kept every digest.
+    let back = OciLayout::open(&theirs, LayoutOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(back.resolve("v1").await.unwrap().digest, amd.digest);
+    assert_eq!(
+        back.resolve("multi").await.unwrap().digest,
+        index_desc.digest
+    );
+    assert_eq!(
+        back.resolve("sbom").await.unwrap().digest,
+        artifact_desc.digest
+    );
+    let copied = oci_target::MemoryStore::new();
+    copy(&back, "multi", &copied, "multi", &CopyOptions::default())
+        .await
+        .unwrap();
+    assert!(copied.exists(&arm).await.unwrap());
+    copy(&back, "sbom", &copied, "sbom", &CopyOptions::default())
+        .await
+        .unwrap();
+    let referrers = copied.referrers(&amd, None).await.unwrap();
+    assert_eq!(referrers.len(), 1);
+    let platform = copy(
+        &back,
+        "multi",
+        &oci_target::MemoryStore::new(),
+        "arm",
+        &CopyOptions::default().with_platform(Platform::new("linux", "arm64")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(platform.root.digest, arm.digest);
+    std::fs::remove_dir_all(&work).unwrap();
+}
