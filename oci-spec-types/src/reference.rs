@@ -103,6 +103,10 @@ impl Reference {
         if registry == DOCKER_HUB && !repository.contains('/') {
             repository = format!("library/{repository}");
         }
+        // The limit is on the full name, registry and library/ included, as it will be shown.
+        if registry.len() + 1 + repository.len() > NAME_MAX {
+            return Err(invalid(s, format!("the name is longer than {NAME_MAX} characters once its registry is added")));
+        }
         Ok(Reference {
             registry,
             repository,
