@@ -2,7 +2,9 @@
 //! outside (`/usr/bin/time`: wall time and peak resident memory).
 //!
 //! `cargo run --release -p oci-benches -- pull-push [--size-mib 1024] [--runs 3]`
+//! `cargo run --release -p oci-benches -- layout [--sizes-mib 1024,4096] [--runs 3]`
 
+mod layout;
 mod measure;
 mod pull_push;
 mod workers;
@@ -12,8 +14,11 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("worker") => workers::run(&args[1..]),
         Some("pull-push") => pull_push::run(&args[1..]),
+        Some("layout") => layout::run_all(&args[1..]),
         _ => {
-            eprintln!("usage: oci-benches pull-push [--size-mib N] [--runs N]");
+            eprintln!(
+                "usage: oci-benches pull-push [--size-mib N] [--runs N] | layout [--sizes-mib 1024,4096] [--runs N]"
+            );
             std::process::exit(2);
         }
     }

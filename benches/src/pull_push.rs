@@ -26,7 +26,7 @@ fn arg(args: &[String], name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn make_blob(path: &Path, size: u64) -> oci_spec_types::Digest {
+pub(crate) fn make_blob(path: &Path, size: u64) -> oci_spec_types::Digest {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     let mut d = oci_digest::Digester::new(oci_digest::Algorithm::Sha256);
     let mut state = 0x2545_f491_4f6c_dd1du64;

@@ -26,6 +26,7 @@ pub(crate) fn run(args: &[String]) {
             "ours-push" => ours_push(host, repo, &digest, size, Path::new(file)).await,
             "oci-client-pull" => oci_client_pull(host, repo, &digest, size, Path::new(file)).await,
             "oci-client-push" => oci_client_push(host, repo, &digest, size, Path::new(file)).await,
+            "layout-write-read" => layout_write_read(host, &digest, size, Path::new(file)).await,
             other => panic!("unknown worker {other}"),
         }
     });
@@ -124,4 +125,20 @@ async fn oci_client_push(host: &str, repo: &str, digest: &Digest, size: u64, fil
         .push_blob(&reference, data, digest.as_str())
         .await
         .unwrap();
+}
+
+/// Pushes the file into a new layout at `dir`, then reads it back to the end, verified.
+async fn layout_write_read(dir: &str, digest: &Digest, size: u64, file: &Path) {
+    let store = oci_layout::OciLayout::create(dir, oci_layout::LayoutOptions::default())
+        .await
+        .unwrap();
+    let d = desc(digest, size);
+    let f = tokio::fs::File::open(file).await.unwrap();
+    store.push(&d, file_stream(f)).await.unwrap();
+    let mut back = store.fetch(&d).await.unwrap();
+    let mut total = 0u64;
+    while let Some(chunk) = back.next().await {
+        total += chunk.unwrap().len() as u64;
+    }
+    assert_eq!(total, size);
 }
