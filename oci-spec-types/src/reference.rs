@@ -105,7 +105,10 @@ impl Reference {
         }
         // The limit is on the full name, registry and library/ included, as it will be shown.
         if registry.len() + 1 + repository.len() > NAME_MAX {
-            return Err(invalid(s, format!("the name is longer than {NAME_MAX} characters once its registry is added")));
+            return Err(invalid(
+                s,
+                format!("the name is longer than {NAME_MAX} characters once its registry is added"),
+            ));
         }
         Ok(Reference {
             registry,
@@ -199,6 +202,10 @@ impl Reference {
         let mut out = if self.registry == DOCKER_HUB {
             match self.repository.strip_prefix("library/") {
                 Some(official) if !official.contains('/') => official.to_owned(),
+                // A first component that reads as a host must keep the registry in front.
+                _ if split_registry(&self.repository).0 != DOCKER_HUB => {
+                    format!("{DOCKER_HUB}/{}", self.repository)
+                }
                 _ => self.repository.clone(),
             }
         } else {
