@@ -203,7 +203,7 @@ impl Reference {
             match self.repository.strip_prefix("library/") {
                 Some(official) if !official.contains('/') => official.to_owned(),
                 // A first component that reads as a host must keep the registry in front.
-                _ if split_registry(&self.repository).0 != DOCKER_HUB => {
+                _ if first_component_is_host(&self.repository) => {
                     format!("{DOCKER_HUB}/{}", self.repository)
                 }
                 _ => self.repository.clone(),
@@ -223,16 +223,18 @@ impl Reference {
     }
 }
 
+/// Whether the first component of `name` reads as a registry host, by docker's rule: it holds a
+/// `.` or `:`, is `localhost`, or has uppercase letters.
+fn first_component_is_host(name: &str) -> bool {
+    name.split_once('/').is_some_and(|(first, _)| {
+        first.contains(['.', ':']) || first == "localhost" || first.bytes().any(|b| b.is_ascii_uppercase())
+    })
+}
+
 /// Splits `registry/path`, applying docker's rule for names without a registry.
 fn split_registry(name: &str) -> (&str, &str) {
     match name.split_once('/') {
-        Some((first, rest))
-            if first.contains(['.', ':'])
-                || first == "localhost"
-                || first.bytes().any(|b| b.is_ascii_uppercase()) =>
-        {
-            (first, rest)
-        }
+        Some((first, rest)) if first_component_is_host(name) => (first, rest),
         _ => (DOCKER_HUB, name),
     }
 }
