@@ -13,7 +13,6 @@ use oci_target::graph::Links;
 use oci_target::{
     BlobStream, Capabilities, Error, ErrorKind, ReadOnlyTarget, RefKind, Result, Target, parse_ref,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::index::{self, INDEX, ref_name};
 use crate::refname::check_ref_name;
@@ -242,20 +241,8 @@ impl ReadOnlyTarget for OciLayout {
     async fn fetch(&self, desc: &Descriptor) -> Result<BlobStream> {
         desc.digest.hash_algorithm()?;
         let path = self.checked_blob_path(&desc.digest).await?;
-        let file = tokio::fs::File::open(&path)
-            .await
-            .map_err(|e| io("cannot open blob", &path, e))?;
-        let chunks = futures_util::stream::unfold((file, path), |(mut f, path)| async move {
-            let mut buf = vec![0u8; 256 * 1024];
-            match f.read(&mut buf).await {
-                Ok(0) => None,
-                Ok(n) => {
-                    buf.truncate(n);
-                    Some((Ok(Bytes::from(buf)), (f, path)))
-                }
-                Err(e) => Some((Err(io("cannot read blob", &path, e)), (f, path))),
-            }
-        });
+        let file = std::fs::File::open(&path).map_err(|e| io("cannot open blob", &path, e))?;
+        let chunks = read_ahead(file, path);
         Ok(Box::pin(VerifyingStream::new(
             chunks,
             &desc.digest,
@@ -504,29 +491,82 @@ impl Target for OciLayout {
     }
 }
 
-/// Streams `content` into `path`, verified, optionally fsynced.
+/// Bytes read per system call, and how many pieces may wait in a channel.
+const PIECE: usize = 1 << 20;
+const DEPTH: usize = 4;
+
+/// A file as a stream of pieces, read ahead by a blocking thread so the consumer's hashing and
+/// the disk overlap. Dropping the stream stops the reader.
+fn read_ahead(
+    mut file: std::fs::File,
+    path: PathBuf,
+) -> impl futures_util::Stream<Item = Result<Bytes>> + Send + 'static {
+    use std::io::Read;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes>>(DEPTH);
+    tokio::task::spawn_blocking(move || {
+        loop {
+            let mut buf = vec![0u8; PIECE];
+            let item = match file.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    buf.truncate(n);
+                    Ok(Bytes::from(buf))
+                }
+                Err(e) => Err(io("cannot read blob", &path, e)),
+            };
+            let failed = item.is_err();
+            if tx.blocking_send(item).is_err() || failed {
+                return;
+            }
+        }
+    });
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
+}
+
+/// Streams `content` into `path`, verified, optionally fsynced. A blocking thread writes while
+/// this task verifies the next pieces.
 async fn write_verified(
     path: &Path,
     desc: &Descriptor,
     content: BlobStream,
     fsync: bool,
 ) -> Result<()> {
-    let mut file = tokio::fs::File::create(path)
-        .await
-        .map_err(|e| io("cannot create", path, e))?;
+    use std::io::Write;
     let mut stream = VerifyingStream::new(content, &desc.digest, desc.size)?;
+    let file = std::fs::File::create(path).map_err(|e| io("cannot create", path, e))?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(DEPTH);
+    let p = path.to_path_buf();
+    let writer = tokio::task::spawn_blocking(move || -> Result<()> {
+        let mut file = file;
+        while let Some(piece) = rx.blocking_recv() {
+            file.write_all(&piece)
+                .map_err(|e| io("cannot write", &p, e))?;
+        }
+        if fsync {
+            file.sync_all().map_err(|e| io("cannot sync", &p, e))?;
+        }
+        Ok(())
+    });
+    let mut failure = None;
     while let Some(chunk) = stream.next().await {
-        file.write_all(&chunk?)
-            .await
-            .map_err(|e| io("cannot write", path, e))?;
+        match chunk {
+            Ok(c) => {
+                if tx.send(c).await.is_err() {
+                    break; // the writer failed; its error is below
+                }
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
     }
-    file.flush()
-        .await
-        .map_err(|e| io("cannot write", path, e))?;
-    if fsync {
-        file.sync_all()
-            .await
-            .map_err(|e| io("cannot sync", path, e))?;
+    drop(tx);
+    let written = writer.await.map_err(join)?;
+    match failure {
+        Some(e) => Err(e),
+        None => written,
     }
-    Ok(())
 }
