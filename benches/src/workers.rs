@@ -54,25 +54,12 @@ async fn ours_pull(host: &str, repo: &str, digest: &Digest, size: u64, file: &Pa
 async fn ours_push(host: &str, repo: &str, digest: &Digest, size: u64, file: &Path) {
     let client = Client::new(ClientConfig::default().with_plain_http(host)).unwrap();
     let repo = client.repository(host, repo).unwrap();
-    let f = tokio::fs::File::open(file).await.unwrap();
-    let stream = file_stream(f);
-    repo.push(&desc(digest, size), stream).await.unwrap();
-}
-
-/// A file as a stream of 1 MiB pieces.
-fn file_stream(f: tokio::fs::File) -> oci_target::BlobStream {
-    use tokio::io::AsyncReadExt;
-    Box::pin(futures_util::stream::unfold(f, |mut f| async move {
-        let mut buf = vec![0u8; 1 << 20];
-        match f.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok(bytes::Bytes::from(buf)), f))
-            }
-            Err(e) => Some((Err(oci_target::Error::from(e)), f)),
-        }
-    }))
+    repo.push(
+        &desc(digest, size),
+        oci_target::open_file_stream(file).unwrap(),
+    )
+    .await
+    .unwrap();
 }
 
 fn occ() -> oci_client::Client {
@@ -133,8 +120,10 @@ async fn layout_write_read(dir: &str, digest: &Digest, size: u64, file: &Path) {
         .await
         .unwrap();
     let d = desc(digest, size);
-    let f = tokio::fs::File::open(file).await.unwrap();
-    store.push(&d, file_stream(f)).await.unwrap();
+    store
+        .push(&d, oci_target::open_file_stream(file).unwrap())
+        .await
+        .unwrap();
     let mut back = store.fetch(&d).await.unwrap();
     let mut total = 0u64;
     while let Some(chunk) = back.next().await {

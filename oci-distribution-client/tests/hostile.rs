@@ -989,3 +989,45 @@ async fn proxies_come_from_the_environment() {
         "http://registry.invalid:5000/v2/a/b/manifests/latest"
     );
 }
+
+#[tokio::test]
+async fn a_refresh_token_falls_back_to_get_when_post_is_not_served() {
+    let tokens = Hostile::start(|r: &Recorded| match r.method.as_str() {
+        "POST" => Reply::new(404, &[], Vec::new()),
+        _ => Reply::new(
+            200,
+            &[],
+            br#"{"token":"from-get","expires_in":60}"#.to_vec(),
+        ),
+    })
+    .await;
+    let challenge = format!(
+        "Bearer realm=\"http://{}/token\",service=\"reg\"",
+        tokens.host()
+    );
+    let body = manifest_body();
+    let registry = Hostile::start(move |r: &Recorded| {
+        if r.header("authorization") == Some("Bearer from-get") {
+            Reply::new(200, &[("Content-Type", MANIFEST)], body.clone())
+        } else {
+            Reply::new(401, &[("WWW-Authenticate", &challenge)], Vec::new())
+        }
+    })
+    .await;
+    let creds = StaticCredentials::new().with(
+        registry.host(),
+        Credential::RefreshToken("refresh-me".into()),
+    );
+    let repo = client_with(&[&registry, &tokens], |c| c.with_credentials(creds))
+        .repository(&registry.host(), "a/b")
+        .unwrap();
+    within(repo.fetch_manifest_ref("latest")).await.unwrap();
+    let methods: Vec<_> = tokens.requests().iter().map(|r| r.method.clone()).collect();
+    assert_eq!(methods, vec!["POST", "GET"]);
+    let post = &tokens.requests()[0];
+    let form = String::from_utf8_lossy(&post.body);
+    assert!(
+        form.contains("grant_type=refresh_token") && form.contains("refresh_token=refresh-me"),
+        "{form}"
+    );
+}

@@ -376,3 +376,74 @@ async fn http2_is_used_where_the_registry_offers_it() {
         "HTTP/1.1"
     );
 }
+
+#[tokio::test]
+async fn anonymous_tokens_pull_what_anyone_may() {
+    let r = Registry::token_auth();
+    let data = Bytes::from(format!("public content {}", unique_tag("p")));
+    let d = describe("application/octet-stream", &data);
+    alice(r)
+        .repository(r.host(), "public/app")
+        .unwrap()
+        .push_bytes(&d, data.clone())
+        .await
+        .unwrap();
+    let anonymous = Client::new(config_for(r))
+        .unwrap()
+        .repository(r.host(), "public/app")
+        .unwrap();
+    assert_eq!(anonymous.fetch_bytes(&d, 1 << 20).await.unwrap(), data);
+    let e = anonymous
+        .push_bytes(
+            &describe("application/octet-stream", b"nope"),
+            Bytes::from_static(b"nope"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::Unauthorized | ErrorKind::Denied),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_referrer_removes_it_from_the_fallback_index() {
+    let r = Registry::anonymous();
+    let repo = Client::new(config_for(r))
+        .unwrap()
+        .repository(r.host(), "alice/referrers")
+        .unwrap();
+    let subject = conformance::push_image(&repo, "subject").await;
+    repo.push_bytes(
+        &oci_spec_types::Descriptor::empty(),
+        Bytes::from_static(b"{}"),
+    )
+    .await
+    .unwrap();
+    let mut made = Vec::new();
+    for kind in ["application/spdx+json", "application/vnd.example.sig"] {
+        let (m, bytes) = conformance::image_manifest(
+            &oci_spec_types::Descriptor::empty(),
+            &[oci_spec_types::Descriptor::empty()],
+            Some(&subject),
+            Some(kind),
+            &[],
+        );
+        repo.push_bytes(&m, bytes).await.unwrap();
+        made.push(m);
+    }
+    assert_eq!(repo.referrers(&subject, None).await.unwrap().len(), 2);
+    assert_eq!(
+        repo.referrers_api_known(),
+        Some(false),
+        "distribution 2.8 has no referrers API"
+    );
+    repo.delete(&made[0]).await.unwrap();
+    let left = repo.referrers(&subject, None).await.unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].digest, made[1].digest);
+    // The fallback index is an ordinary index under the fallback tag.
+    let tag = oci_distribution_client::fallback_tag(&subject.digest);
+    let (desc, _) = repo.fetch_manifest_ref(&tag).await.unwrap();
+    assert_eq!(desc.media_type, "application/vnd.oci.image.index.v1+json");
+}

@@ -242,7 +242,7 @@ impl ReadOnlyTarget for OciLayout {
         desc.digest.hash_algorithm()?;
         let path = self.checked_blob_path(&desc.digest).await?;
         let file = std::fs::File::open(&path).map_err(|e| io("cannot open blob", &path, e))?;
-        let chunks = read_ahead(file, path);
+        let chunks = oci_target::file_stream(file, path);
         Ok(Box::pin(VerifyingStream::new(
             chunks,
             &desc.digest,
@@ -491,39 +491,8 @@ impl Target for OciLayout {
     }
 }
 
-/// Bytes read per system call, and how many pieces may wait in a channel.
-const PIECE: usize = 1 << 20;
+/// How many verified pieces may wait for the writer.
 const DEPTH: usize = 4;
-
-/// A file as a stream of pieces, read ahead by a blocking thread so the consumer's hashing and
-/// the disk overlap. Dropping the stream stops the reader.
-fn read_ahead(
-    mut file: std::fs::File,
-    path: PathBuf,
-) -> impl futures_util::Stream<Item = Result<Bytes>> + Send + 'static {
-    use std::io::Read;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes>>(DEPTH);
-    tokio::task::spawn_blocking(move || {
-        loop {
-            let mut buf = vec![0u8; PIECE];
-            let item = match file.read(&mut buf) {
-                Ok(0) => return,
-                Ok(n) => {
-                    buf.truncate(n);
-                    Ok(Bytes::from(buf))
-                }
-                Err(e) => Err(io("cannot read blob", &path, e)),
-            };
-            let failed = item.is_err();
-            if tx.blocking_send(item).is_err() || failed {
-                return;
-            }
-        }
-    });
-    futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    })
-}
 
 /// Streams `content` into `path`, verified, optionally fsynced. A blocking thread writes while
 /// this task verifies the next pieces.

@@ -227,7 +227,9 @@ impl Reference {
 /// `.` or `:`, is `localhost`, or has uppercase letters.
 fn first_component_is_host(name: &str) -> bool {
     name.split_once('/').is_some_and(|(first, _)| {
-        first.contains(['.', ':']) || first == "localhost" || first.bytes().any(|b| b.is_ascii_uppercase())
+        first.contains(['.', ':'])
+            || first == "localhost"
+            || first.bytes().any(|b| b.is_ascii_uppercase())
     })
 }
 

@@ -71,8 +71,8 @@ impl Config {
     }
 }
 
-/// The token server's grants: `alice` pushes and pulls `alice/*` and `conformance/*` and pulls
-/// `shared/*`; `bob` pushes and pulls `bob/*` and pulls `shared/*`; anyone pulls `public/*`.
+/// The token server's grants: `alice` pushes and pulls `alice/*`, `conformance/*` and
+/// `public/*` and pulls `shared/*`; `bob` pushes and pulls `bob/*` and pulls `shared/*`; anyone pulls `public/*`.
 pub fn default_policy() -> HashMap<String, Vec<Grant>> {
     HashMap::from([
         (
@@ -81,6 +81,7 @@ pub fn default_policy() -> HashMap<String, Vec<Grant>> {
                 Grant::new("alice/*", "pull,push,delete"),
                 Grant::new("conformance/*", "pull,push,delete"),
                 Grant::new("shared/*", "pull"),
+                Grant::new("public/*", "pull,push"),
                 Grant::new("catalog", "*"),
             ],
         ),
