@@ -3,16 +3,8 @@
 
 use std::path::PathBuf;
 
-use crate::measure::{Sample, run, summary};
+use crate::measure::{Sample, arg, run, summary};
 use crate::pull_push::make_blob;
-
-fn arg(args: &[String], name: &str, default: u64) -> u64 {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 pub(crate) fn run_all(args: &[String]) {
     let runs = arg(args, "--runs", 3) as usize;

@@ -39,6 +39,15 @@ pub(crate) fn run(program: &str, args: &[String]) -> Sample {
     }
 }
 
+/// The number after `name` in `args`, or `default`.
+pub(crate) fn arg(args: &[String], name: &str, default: u64) -> u64 {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Median, min and max of `values`.
 pub(crate) fn summary(values: &[f64]) -> (f64, f64, f64) {
     let mut v = values.to_vec();

@@ -16,15 +16,7 @@ use oci_spec_types::{Descriptor, ImageConfig, ImageManifest, MediaType};
 use oci_target::{Target, TargetExt};
 use oci_test_registry::Registry;
 
-use crate::measure::{Sample, summary};
-
-fn arg(args: &[String], name: &str, default: u64) -> u64 {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use crate::measure::{Sample, arg, summary};
 
 pub(crate) fn make_blob(path: &Path, size: u64) -> oci_spec_types::Digest {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());

@@ -346,54 +346,14 @@ fn check_media_type(what: &str, body: &[u8], content_type: Option<&str>) -> Resu
     }
 }
 
-/// Checks a repository name: lowercase path components separated by `/`, each
-/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`, 255 characters at most.
+/// Checks a repository name by the distribution grammar.
 pub(crate) fn check_repository_name(name: &str) -> Result<()> {
-    let bad = |why: &str| {
-        Err(Error::new(
+    oci_spec_types::check_repository(name).map_err(|e| {
+        Error::new(
             ErrorKind::InvalidReference,
-            format!(
-                "invalid repository name {:?}: {why}",
-                name.chars().take(300).collect::<String>()
-            ),
-        ))
-    };
-    if name.is_empty() {
-        return bad("it is empty");
-    }
-    if name.len() > 255 {
-        return bad("it is longer than 255 characters");
-    }
-    for component in name.split('/') {
-        let b = component.as_bytes();
-        if b.is_empty() {
-            return bad("it has an empty path component");
-        }
-        if b.iter().any(u8::is_ascii_uppercase) {
-            return bad("repository names must be lowercase");
-        }
-        let alnum = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-        if !alnum(&b[0]) || !alnum(&b[b.len() - 1]) {
-            return bad("each component must start and end with a letter or digit");
-        }
-        let mut i = 0;
-        while i < b.len() {
-            if alnum(&b[i]) {
-                i += 1;
-                continue;
-            }
-            // A separator: '.', '_', '__' or one or more '-'.
-            let start = i;
-            while i < b.len() && !alnum(&b[i]) {
-                i += 1;
-            }
-            let sep = &component[start..i];
-            if !(sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|c| c == b'-')) {
-                return bad("components are separated only by '.', '_', '__' or dashes");
-            }
-        }
-    }
-    Ok(())
+            format!("invalid repository name: {e}"),
+        )
+    })
 }
 
 #[async_trait]

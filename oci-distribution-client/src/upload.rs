@@ -257,33 +257,14 @@ async fn chunked(
     let mut buf = BytesMut::with_capacity(chunk.min(desc.size as usize));
     let mut done = false;
     while !done {
-        while buf.len() < chunk {
-            match stream.next().await {
-                Some(piece) => buf.extend_from_slice(&piece?),
-                None => {
-                    done = true;
-                    break;
-                }
-            }
-        }
+        done = fill(&mut buf, &mut stream, chunk).await?;
         if buf.is_empty() {
             break;
         }
         let take = buf.len().min(chunk);
         let piece = buf.split_to(take).freeze();
         let end = offset + piece.len() as u64 - 1;
-        let call = Call::new(
-            what,
-            &repo.registry,
-            repo.push_scopes(),
-            Method::PATCH,
-            url.clone(),
-        )
-        .header(CONTENT_TYPE, OCTET)
-        .header(CONTENT_LENGTH, &piece.len().to_string())
-        .header(reqwest::header::CONTENT_RANGE, &format!("{offset}-{end}"))
-        .body(CallBody::Bytes(piece.clone()));
-        let response = repo.inner.send(call).await?;
+        let response = patch(repo, what, &url, offset, piece.clone()).await?;
         match response.status() {
             StatusCode::ACCEPTED => {
                 let next = location(repo, what, &url, &response)?;
@@ -340,38 +321,19 @@ pub(crate) async fn push_unknown(
     let mut ended = false;
     let result: Result<()> = async {
         while !ended {
-            while buf.len() < chunk {
-                match content.next().await {
-                    Some(piece) => buf.extend_from_slice(&piece?),
-                    None => {
-                        ended = true;
-                        break;
-                    }
-                }
-            }
+            ended = fill(&mut buf, &mut content, chunk).await?;
             if buf.is_empty() {
                 break;
             }
             let piece = buf.split_to(buf.len().min(chunk)).freeze();
             digester.update(&piece);
-            let end = offset + piece.len() as u64 - 1;
-            let call = Call::new(
-                &what,
-                &repo.registry,
-                repo.push_scopes(),
-                Method::PATCH,
-                url.clone(),
-            )
-            .header(CONTENT_TYPE, OCTET)
-            .header(CONTENT_LENGTH, &piece.len().to_string())
-            .header(reqwest::header::CONTENT_RANGE, &format!("{offset}-{end}"))
-            .body(CallBody::Bytes(piece));
-            let response = repo.inner.send(call).await?;
+            let len = piece.len() as u64;
+            let response = patch(repo, &what, &url, offset, piece).await?;
             if response.status() != StatusCode::ACCEPTED {
                 return Err(from_response(&what, response).await);
             }
             url = location(repo, &what, &url, &response)?;
-            offset = end + 1;
+            offset += len;
             if ended && !buf.is_empty() {
                 ended = false;
             }
@@ -386,6 +348,43 @@ pub(crate) async fn push_unknown(
     let desc = Descriptor::new(media_type, digester.finalize(), offset);
     finish(repo, &what, url, &desc, CallBody::Empty, None).await?;
     Ok(desc)
+}
+
+/// Fills `buf` from `stream` up to `chunk` bytes. Returns true when the stream has ended.
+async fn fill<S>(buf: &mut BytesMut, stream: &mut S, chunk: usize) -> Result<bool>
+where
+    S: futures_util::Stream<Item = Result<bytes::Bytes>> + Unpin,
+{
+    while buf.len() < chunk {
+        match stream.next().await {
+            Some(piece) => buf.extend_from_slice(&piece?),
+            None => return Ok(true),
+        }
+    }
+    Ok(false)
+}
+
+/// Sends `piece` as the bytes from `offset` of the upload at `url`.
+async fn patch(
+    repo: &Repository,
+    what: &str,
+    url: &Url,
+    offset: u64,
+    piece: bytes::Bytes,
+) -> Result<Response> {
+    let end = offset + piece.len() as u64 - 1;
+    let call = Call::new(
+        what,
+        &repo.registry,
+        repo.push_scopes(),
+        Method::PATCH,
+        url.clone(),
+    )
+    .header(CONTENT_TYPE, OCTET)
+    .header(CONTENT_LENGTH, &piece.len().to_string())
+    .header(reqwest::header::CONTENT_RANGE, &format!("{offset}-{end}"))
+    .body(CallBody::Bytes(piece));
+    repo.inner.send(call).await
 }
 
 /// How many bytes of an upload the registry holds (`GET <location>` → `Range: 0-N`).

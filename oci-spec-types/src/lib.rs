@@ -23,7 +23,7 @@ pub use manifest::ImageManifest;
 pub use manifest_kind::Manifest;
 pub use media_type::MediaType;
 pub use platform::Platform;
-pub use reference::{DOCKER_HUB, DOCKER_HUB_API_HOST, Reference};
+pub use reference::{DOCKER_HUB, DOCKER_HUB_API_HOST, Reference, check_repository};
 pub use validate::check_content_type;
 
 pub use oci_digest::{Algorithm, Digest};

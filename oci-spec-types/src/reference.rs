@@ -223,6 +223,26 @@ impl Reference {
     }
 }
 
+/// Checks a repository path by the distribution grammar: lowercase components separated by `/`,
+/// each `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`, 255 characters at most.
+///
+/// # Errors
+///
+/// [`SpecError::InvalidField`] (field `repository`) saying which rule the path breaks.
+pub fn check_repository(path: &str) -> Result<(), SpecError> {
+    let bad = |why: String| SpecError::InvalidField {
+        field: "repository".into(),
+        value: clip(path),
+        reason: why,
+    };
+    if path.len() > NAME_MAX {
+        return Err(bad(format!(
+            "the name is longer than {NAME_MAX} characters"
+        )));
+    }
+    check_path(path).map_err(bad)
+}
+
 /// Whether the first component of `name` reads as a registry host, by docker's rule: it holds a
 /// `.` or `:`, is `localhost`, or has uppercase letters.
 fn first_component_is_host(name: &str) -> bool {
