@@ -166,7 +166,7 @@ impl OciLayout {
             .join(digest.encoded())
     }
 
-    fn writable(&self) -> Result<()> {
+    pub(crate) fn writable(&self) -> Result<()> {
         if self.inner.read_only {
             return Err(Error::new(
                 ErrorKind::Unsupported,
@@ -223,6 +223,17 @@ impl OciLayout {
         tokio::task::spawn_blocking(move || index::update(&root, fsync, change))
             .await
             .map_err(join)?
+    }
+
+    pub(crate) async fn index_snapshot(&self) -> Result<oci_spec_types::ImageIndex> {
+        self.index().await
+    }
+
+    pub(crate) async fn change_index<T: Send + 'static>(
+        &self,
+        change: impl FnOnce(&mut oci_spec_types::ImageIndex) -> Result<(bool, T)> + Send + 'static,
+    ) -> Result<T> {
+        self.update_index(change).await
     }
 
     async fn read_small(&self, desc: &Descriptor) -> Result<Bytes> {

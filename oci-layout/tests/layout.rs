@@ -447,3 +447,137 @@ async fn skopeo_and_umoci_read_what_we_write_and_we_read_what_skopeo_writes() {
     assert_eq!(platform.root.digest, arm.digest);
     std::fs::remove_dir_all(&work).unwrap();
 }
+
+async fn attach_to(store: &OciLayout, subject: &Descriptor, kind: &str) -> Descriptor {
+    store
+        .push_bytes(&Descriptor::empty(), Bytes::from_static(b"{}"))
+        .await
+        .unwrap();
+    let doc = ImageManifest::new(Descriptor::empty(), vec![Descriptor::empty()])
+        .with_artifact_type(MediaType::parse(kind).unwrap())
+        .with_subject(subject.clone())
+        .to_document()
+        .unwrap();
+    let d = doc.descriptor(MediaType::image_manifest());
+    store.push_bytes(&d, doc.bytes().clone()).await.unwrap();
+    d
+}
+
+#[tokio::test]
+async fn gc_keeps_what_tags_and_their_referrers_reach_and_removes_the_rest() {
+    use oci_layout::GcOptions;
+    let dir = temp("gc");
+    let store = OciLayout::create(&dir, LayoutOptions::default())
+        .await
+        .unwrap();
+    let kept = conformance::push_image(&store, "kept").await;
+    store.tag(&kept, "v1").await.unwrap();
+    let sig = attach_to(&store, &kept, "application/vnd.example.sig").await;
+    let sig_of_sig = attach_to(&store, &sig, "application/vnd.example.countersig").await;
+    let orphan = conformance::push_image(&store, "orphan").await;
+    let orphan_sbom = attach_to(&store, &orphan, "application/spdx+json").await;
+    std::fs::create_dir_all(dir.join("ingest")).unwrap();
+    std::fs::write(dir.join("ingest/sha256-dead.1-1.partial"), b"half a blob").unwrap();
+
+    let now = GcOptions::default().with_grace(std::time::Duration::ZERO);
+    // A generous grace period spares everything just written.
+    assert_eq!(
+        store
+            .gc(GcOptions::default().with_dry_run(true))
+            .await
+            .unwrap()
+            .blobs
+            .len(),
+        0
+    );
+    let plan = store.gc(now.with_dry_run(true)).await.unwrap();
+    let tree_before = tree(&dir);
+    assert!(
+        plan.blobs.contains(&orphan.digest) && plan.blobs.contains(&orphan_sbom.digest),
+        "{plan:?}"
+    );
+    assert!(
+        !plan.blobs.contains(&kept.digest)
+            && !plan.blobs.contains(&sig.digest)
+            && !plan.blobs.contains(&sig_of_sig.digest)
+    );
+    assert_eq!(plan.entries, vec![orphan_sbom.digest.clone()]);
+    assert_eq!(plan.staging.len(), 1);
+    assert_eq!(tree(&dir), tree_before, "a dry run changed the layout");
+
+    let done = store.gc(now).await.unwrap();
+    assert_eq!(done.blobs, plan.blobs);
+    for d in &plan.blobs {
+        assert!(!store.blob_path(d).exists());
+    }
+    assert!(!dir.join("ingest/sha256-dead.1-1.partial").exists());
+    assert!(
+        store.fsck().await.unwrap().is_empty(),
+        "{:?}",
+        store.fsck().await.unwrap()
+    );
+    let copied = oci_target::MemoryStore::new();
+    copy(&store, "v1", &copied, "v1", &CopyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(store.referrers(&kept, None).await.unwrap().len(), 1);
+    assert_eq!(store.referrers(&sig, None).await.unwrap().len(), 1);
+    assert!(store.referrers(&orphan, None).await.unwrap().is_empty());
+    // Nothing left to collect.
+    assert_eq!(
+        store.gc(now).await.unwrap(),
+        oci_layout::GcReport::default()
+    );
+    let ro = OciLayout::open_read_only(&dir).await.unwrap();
+    assert_eq!(ro.gc(now).await.unwrap_err().kind(), ErrorKind::Unsupported);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn fsck_reports_every_problem() {
+    use oci_layout::Problem;
+    let dir = temp("fsck");
+    let store = OciLayout::create(&dir, LayoutOptions::default())
+        .await
+        .unwrap();
+    let m = conformance::push_image(&store, "fsck").await;
+    store.tag(&m, "v1").await.unwrap();
+    assert!(store.fsck().await.unwrap().is_empty());
+    let bytes = store.fetch_manifest(&m).await.unwrap();
+    let links = oci_target::graph::Links::parse(&m, &bytes).unwrap();
+    let (config, layer) = (links.config.unwrap(), links.layers[0].clone());
+    std::fs::remove_file(store.blob_path(&config.digest)).unwrap();
+    let mut corrupt = std::fs::read(store.blob_path(&layer.digest)).unwrap();
+    corrupt[0] ^= 0xff;
+    std::fs::write(store.blob_path(&layer.digest), &corrupt).unwrap();
+    let (extra, _) = conformance::push_blob(&store, "truncated", 100).await;
+    std::fs::write(store.blob_path(&extra.digest), b"short").unwrap();
+    std::fs::write(dir.join("blobs/sha256/not-a-digest"), b"?").unwrap();
+    let problems = store.fsck().await.unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| matches!(p, Problem::Missing { digest, .. } if *digest == config.digest)),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(
+            |p| matches!(p, Problem::DigestMismatch { digest, .. } if *digest == layer.digest)
+        ),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(
+            |p| matches!(p, Problem::DigestMismatch { digest, .. } if *digest == extra.digest)
+        ),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| matches!(p, Problem::StrayFile { .. })),
+        "{problems:?}"
+    );
+    assert!(problems.len() >= 4);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
