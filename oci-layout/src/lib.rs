@@ -1,10 +1,12 @@
 #![doc = include_str!("../README.md")]
 
+mod archive;
 mod index;
 mod maintenance;
 mod refname;
 mod store;
 
+pub use archive::OciArchive;
 pub use maintenance::{GcOptions, GcReport, Problem};
 pub use refname::check_ref_name;
 pub use store::{LayoutOptions, OciLayout};

@@ -581,3 +581,108 @@ async fn fsck_reports_every_problem() {
     assert!(problems.len() >= 4);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn oci_archives_round_trip_with_skopeo_and_refuse_escaping_entries() {
+    use oci_layout::OciArchive;
+    let skopeo = tool("skopeo");
+    let work = temp("archive");
+    let store = OciLayout::create(work.join("layout"), LayoutOptions::default())
+        .await
+        .unwrap();
+    let image = push_real_image(&store, &work, "amd64").await;
+    store.tag(&image, "v1").await.unwrap();
+
+    // Ours, read back without unpacking.
+    let ours = work.join("ours.tar");
+    store.write_archive(&ours).await.unwrap();
+    let archive = OciArchive::open(&ours).await.unwrap();
+    assert_eq!(archive.tags().await.unwrap(), vec!["v1".to_string()]);
+    assert_eq!(archive.resolve("v1").await.unwrap().digest, image.digest);
+    assert_eq!(
+        archive
+            .resolve(image.digest.as_str())
+            .await
+            .unwrap()
+            .media_type,
+        MediaType::image_manifest()
+    );
+    let copied = oci_target::MemoryStore::new();
+    copy(&archive, "v1", &copied, "v1", &CopyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(copied.len(), 3);
+
+    // skopeo reads ours, and we read what skopeo packs.
+    let out = Command::new(&skopeo)
+        .args([
+            "copy",
+            "--quiet",
+            "--preserve-digests",
+            &format!("oci-archive:{}:v1", ours.display()),
+            &format!("oci:{}:v1", work.join("from-archive").display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "skopeo reading our archive: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs = work.join("theirs.tar");
+    let out = Command::new(&skopeo)
+        .args([
+            "copy",
+            "--quiet",
+            "--preserve-digests",
+            &format!("oci:{}:v1", work.join("layout").display()),
+            &format!("oci-archive:{}:v1", theirs.display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "skopeo writing an archive: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let archive = OciArchive::open(&theirs).await.unwrap();
+    assert_eq!(archive.resolve("v1").await.unwrap().digest, image.digest);
+    copy(
+        &archive,
+        "v1",
+        &oci_target::MemoryStore::new(),
+        "v1",
+        &CopyOptions::default(),
+    )
+    .await
+    .unwrap();
+
+    // Entries that climb out with .. or are absolute make the archive refused.
+    let sub = work.join("sub/inner");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(work.join("sub/escape"), b"x").unwrap();
+    let dotdot = work.join("dotdot.tar");
+    let status = Command::new(tool("tar"))
+        .current_dir(&sub)
+        .args(["-cPf"])
+        .arg(&dotdot)
+        .arg("../escape")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let e = OciArchive::open(&dotdot).await.unwrap_err();
+    assert!(e.to_string().contains("'..'"), "{e}");
+    let absolute = work.join("absolute.tar");
+    let status = Command::new(tool("tar"))
+        .args(["-cPf"])
+        .arg(&absolute)
+        .arg(work.join("sub/escape"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let e = OciArchive::open(&absolute).await.unwrap_err();
+    assert!(e.to_string().contains("absolute"), "{e}");
+    let e = OciArchive::open(work.join("sub/escape")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidManifest, "{e}");
+    std::fs::remove_dir_all(&work).unwrap();
+}

@@ -20,9 +20,19 @@ const DEPTH: usize = 4;
 ///
 /// Must be called within a tokio runtime.
 pub fn file_stream(file: std::fs::File, path: impl Into<PathBuf>) -> BlobStream {
+    file_stream_limited(file, path, u64::MAX)
+}
+
+/// As [`file_stream`], but stops after `limit` bytes: for one entry inside a larger file, such
+/// as a blob in a tar archive.
+pub fn file_stream_limited(
+    file: std::fs::File,
+    path: impl Into<PathBuf>,
+    limit: u64,
+) -> BlobStream {
     use std::io::Read;
     let path = path.into();
-    let mut file = file;
+    let mut file = file.take(limit);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes>>(DEPTH);
     tokio::task::spawn_blocking(move || {
         loop {

@@ -22,7 +22,7 @@ pub use error::{Error, ErrorKind, RegistryErrorCode, Result};
 pub use ext::{
     DEFAULT_MAX_MANIFEST_BYTES, ReadOnlyTargetExt, TargetExt, bytes_stream, read_to_bytes,
 };
-pub use file::{file_stream, open_file_stream};
+pub use file::{file_stream, file_stream_limited, open_file_stream};
 pub use memory::MemoryStore;
 pub use progress::{ProgressEvent, ProgressSink};
 pub use tag::{RefKind, check_tag, parse_ref};
