@@ -6,6 +6,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use oci_layout::{LayoutOptions, OciLayout};
 use oci_spec_types::{Descriptor, ImageConfig, ImageIndex, ImageManifest, MediaType, Platform};
 use oci_target::conformance::{self, Flags, describe};
@@ -685,4 +686,89 @@ async fn oci_archives_round_trip_with_skopeo_and_refuse_escaping_entries() {
     let e = OciArchive::open(work.join("sub/escape")).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidManifest, "{e}");
     std::fs::remove_dir_all(&work).unwrap();
+}
+
+fn big_blob() -> Bytes {
+    Bytes::from(
+        (0..8_000_000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 7) as u8)
+            .collect::<Vec<u8>>(),
+    )
+}
+
+#[tokio::test]
+async fn a_push_killed_midway_leaves_a_staging_file_never_a_blob() {
+    let data = big_blob();
+    let desc = describe("application/octet-stream", &data);
+    if let Some(dir) = std::env::var_os("OCI_LAYOUT_KILL_DIR") {
+        // The child: push slowly, so the parent kills it midway.
+        let store = OciLayout::open(PathBuf::from(dir), LayoutOptions::default())
+            .await
+            .unwrap();
+        let slow: oci_target::BlobStream = Box::pin(
+            futures_util::stream::iter((0..data.len()).step_by(64 * 1024)).then(move |i| {
+                let piece = data.slice(i..(i + 64 * 1024).min(data.len()));
+                async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    Ok(piece)
+                }
+            }),
+        );
+        store.push(&desc, slow).await.unwrap();
+        return;
+    }
+    let dir = temp("kill");
+    let store = OciLayout::create(&dir, LayoutOptions::default())
+        .await
+        .unwrap();
+    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "a_push_killed_midway_leaves_a_staging_file_never_a_blob",
+            "--exact",
+            "--quiet",
+        ])
+        .env("OCI_LAYOUT_KILL_DIR", &dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the staging file has some bytes, then kill the process outright.
+    let staging_dir = dir.join("ingest");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let grown = std::fs::read_dir(&staging_dir)
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.metadata().map(|m| m.len() > 512 * 1024).unwrap_or(false))
+            })
+            .unwrap_or(false);
+        if grown {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the child never started writing"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    child.kill().await.unwrap();
+    assert!(
+        !store.blob_path(&desc.digest).exists(),
+        "a killed push left a blob"
+    );
+    assert!(!store.exists(&desc).await.unwrap());
+    let left: Vec<_> = std::fs::read_dir(&staging_dir).unwrap().flatten().collect();
+    assert_eq!(left.len(), 1, "the staging file should remain for GC");
+    // The next push of that blob starts over and succeeds; GC then removes the dead staging file.
+    store.push_bytes(&desc, big_blob()).await.unwrap();
+    assert_eq!(
+        store.fetch_bytes(&desc, u64::MAX).await.unwrap(),
+        big_blob()
+    );
+    let report = store
+        .gc(oci_layout::GcOptions::default().with_grace(std::time::Duration::ZERO))
+        .await
+        .unwrap();
+    assert_eq!(report.staging.len(), 1);
+    assert_eq!(std::fs::read_dir(&staging_dir).unwrap().count(), 0);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
