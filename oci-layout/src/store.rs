@@ -503,7 +503,7 @@ impl Target for OciLayout {
 }
 
 /// How many verified pieces may wait for the writer.
-const DEPTH: usize = 4;
+const DEPTH: usize = 16;
 
 /// Streams `content` into `path`, verified, optionally fsynced. A blocking thread writes while
 /// this task verifies the next pieces.

@@ -10,13 +10,15 @@ use bytes::Bytes;
 
 use crate::{BlobStream, Error, ErrorKind, Result};
 
-/// Bytes read per system call.
-const PIECE: usize = 1 << 20;
-/// Pieces that may wait between the reader and the consumer.
-const DEPTH: usize = 4;
+/// Bytes read per system call. Kept under the allocator's mmap threshold so buffers are
+/// recycled from the heap: 1 MiB pieces cost a fresh mapping, its page faults and an unmap each,
+/// which tripled the system time of a 1 GiB read.
+const PIECE: usize = 64 * 1024;
+/// Pieces that may wait between the reader and the consumer (1 MiB in all).
+const DEPTH: usize = 16;
 
 /// Streams an open file from its current position to its end, read ahead by a blocking thread.
-/// At most four 1 MiB pieces wait at a time; dropping the stream stops the reader.
+/// At most 1 MiB waits at a time; dropping the stream stops the reader.
 ///
 /// Must be called within a tokio runtime.
 pub fn file_stream(file: std::fs::File, path: impl Into<PathBuf>) -> BlobStream {
