@@ -25,6 +25,20 @@ fn temp(name: &str) -> PathBuf {
     dir
 }
 
+/// Runs `skopeo copy --quiet --preserve-digests ARGS`, failing the test with skopeo's output.
+fn skopeo_copy(skopeo: &str, args: &[&str], what: &str) {
+    let out = Command::new(skopeo)
+        .args(["copy", "--quiet", "--preserve-digests"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn tool(name: &str) -> String {
     let found = Command::new("sh")
         .args(["-c", &format!("command -v {name}")])
@@ -356,37 +370,23 @@ async fn skopeo_and_umoci_read_what_we_write_and_we_read_what_skopeo_writes() {
     // skopeo copies what we wrote to another layout; umoci lists and stats it.
     let theirs = work.join("theirs");
     for tag in ["v1", "sbom"] {
-        let out = Command::new(&skopeo)
-            .args([
-                "copy",
-                "--quiet",
-                "--preserve-digests",
+        skopeo_copy(
+            &skopeo,
+            &[
                 &format!("oci:{}:{tag}", ours.display()),
                 &format!("oci:{}:{tag}", theirs.display()),
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "skopeo copy {tag}: {}",
-            String::from_utf8_lossy(&out.stderr)
+            ],
+            &format!("skopeo copy {tag}"),
         );
     }
-    let out = Command::new(&skopeo)
-        .args([
-            "copy",
-            "--quiet",
+    skopeo_copy(
+        &skopeo,
+        &[
             "--all",
-            "--preserve-digests",
             &format!("oci:{}:multi", ours.display()),
             &format!("oci:{}:multi", theirs.display()),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "skopeo copy --all multi: {}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        "skopeo copy --all multi",
     );
     let ls = Command::new(&umoci)
         .args(["ls", "--layout"])
@@ -615,36 +615,22 @@ async fn oci_archives_round_trip_with_skopeo_and_refuse_escaping_entries() {
     assert_eq!(copied.len(), 3);
 
     // skopeo reads ours, and we read what skopeo packs.
-    let out = Command::new(&skopeo)
-        .args([
-            "copy",
-            "--quiet",
-            "--preserve-digests",
+    skopeo_copy(
+        &skopeo,
+        &[
             &format!("oci-archive:{}:v1", ours.display()),
             &format!("oci:{}:v1", work.join("from-archive").display()),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "skopeo reading our archive: {}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        "skopeo reading our archive",
     );
     let theirs = work.join("theirs.tar");
-    let out = Command::new(&skopeo)
-        .args([
-            "copy",
-            "--quiet",
-            "--preserve-digests",
+    skopeo_copy(
+        &skopeo,
+        &[
             &format!("oci:{}:v1", work.join("layout").display()),
             &format!("oci-archive:{}:v1", theirs.display()),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "skopeo writing an archive: {}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        "skopeo writing an archive",
     );
     let archive = OciArchive::open(&theirs).await.unwrap();
     assert_eq!(archive.resolve("v1").await.unwrap().digest, image.digest);
