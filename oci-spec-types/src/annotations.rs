@@ -28,3 +28,9 @@ pub const DESCRIPTION: &str = "org.opencontainers.image.description";
 pub const BASE_DIGEST: &str = "org.opencontainers.image.base.digest";
 /// Reference of the base image.
 pub const BASE_NAME: &str = "org.opencontainers.image.base.name";
+/// On a layer packed from a directory: the digest of the uncompressed tar stream (the `oras`
+/// convention, read and written by `oras` and `oras-go`).
+pub const ORAS_CONTENT_DIGEST: &str = "io.deis.oras.content.digest";
+/// On a layer packed from a directory: `"true"` when a puller should unpack it into a directory
+/// named by its title (the `oras` convention).
+pub const ORAS_CONTENT_UNPACK: &str = "io.deis.oras.content.unpack";

@@ -49,6 +49,12 @@ pub enum ErrorKind {
     Io,
     /// The operation was cancelled or timed out.
     Cancelled,
+    /// The caller's input was refused: options that contradict each other, a file that is not
+    /// there to push.
+    InvalidInput,
+    /// A path taken from content (a file title, a tar entry, a link target) would land outside
+    /// the directory it was meant for.
+    UnsafePath,
     /// Anything else.
     Other,
 }
@@ -72,6 +78,8 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Transport => "transport error",
             ErrorKind::Io => "I/O error",
             ErrorKind::Cancelled => "cancelled",
+            ErrorKind::InvalidInput => "invalid input",
+            ErrorKind::UnsafePath => "unsafe path",
             ErrorKind::Other => "error",
         })
     }

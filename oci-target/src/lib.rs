@@ -8,8 +8,12 @@ mod copy;
 mod error;
 mod ext;
 mod file;
+#[cfg(feature = "files")]
+#[cfg_attr(docsrs, doc(cfg(feature = "files")))]
+pub mod files;
 pub mod graph;
 mod memory;
+pub mod pack;
 pub mod progress;
 mod tag;
 mod target;

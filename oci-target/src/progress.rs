@@ -6,9 +6,10 @@
 
 use std::sync::Arc;
 
+use futures_util::StreamExt;
 use oci_spec_types::Descriptor;
 
-use crate::Error;
+use crate::{BlobStream, Error};
 
 /// Something that happened to one node of a copy.
 #[derive(Debug, Clone, Copy)]
@@ -83,3 +84,19 @@ where
 
 /// A shared sink, as options hold it.
 pub type SharedProgress = Arc<dyn ProgressSink>;
+
+/// Wraps `stream` so that `sink` hears a [`ProgressEvent::Bytes`] for each piece that passes,
+/// counting from zero.
+pub fn report_bytes(desc: &Descriptor, stream: BlobStream, sink: SharedProgress) -> BlobStream {
+    let desc = desc.clone();
+    let mut transferred = 0u64;
+    Box::pin(stream.inspect(move |item| {
+        if let Ok(chunk) = item {
+            transferred += chunk.len() as u64;
+            sink.event(&ProgressEvent::Bytes {
+                desc: &desc,
+                transferred,
+            });
+        }
+    }))
+}

@@ -5,7 +5,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use futures_util::StreamExt;
 use futures_util::future::{BoxFuture, FutureExt, try_join_all};
 use oci_digest::Digest;
 use oci_spec_types::Descriptor;
@@ -194,17 +193,7 @@ impl<'a> Engine<'a> {
         let Some(sink) = self.opts.progress.clone() else {
             return stream;
         };
-        let desc = desc.clone();
-        let mut transferred = 0u64;
-        Box::pin(stream.inspect(move |item| {
-            if let Ok(chunk) = item {
-                transferred += chunk.len() as u64;
-                sink.event(&ProgressEvent::Bytes {
-                    desc: &desc,
-                    transferred,
-                });
-            }
-        }))
+        crate::progress::report_bytes(desc, stream, sink)
     }
 }
 
