@@ -149,6 +149,30 @@ impl Repository {
         Ok((Descriptor::new(media_type, digest, body.len() as u64), body))
     }
 
+    /// The descriptor of a blob known only by digest (`HEAD /v2/<name>/blobs/<digest>`): its
+    /// size from `Content-Length`, media type `application/octet-stream` (registries keep none).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] when the repository lacks it; the registry's errors.
+    pub async fn stat_blob(&self, digest: &Digest) -> Result<Descriptor> {
+        let what = self.what("check", digest.as_str());
+        let Some(response) = self.head("blobs", digest.as_str(), &self.pull).await? else {
+            return Err(Error::not_found(format!("{what}: no such blob")));
+        };
+        let size = content_length(&response).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Transport,
+                format!("{what}: the registry gave no Content-Length"),
+            )
+        })?;
+        Ok(Descriptor::new(
+            MediaType::octet_stream(),
+            digest.clone(),
+            size,
+        ))
+    }
+
     async fn fetch_manifest_desc(&self, desc: &Descriptor) -> Result<BlobStream> {
         if desc.size > self.inner.config.max_manifest_bytes {
             return Err(Error::new(

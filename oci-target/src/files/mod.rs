@@ -489,7 +489,7 @@ pub async fn pull_files(
         if !options.overwrite && tokio::fs::symlink_metadata(&dest).await.is_ok() {
             return Err(Error::new(
                 ErrorKind::AlreadyExists,
-                format!("{} exists; pass overwrite to replace it", dest.display()),
+                format!("{} exists and overwrite is off", dest.display()),
             ));
         }
         jobs.push((layer, relative));

@@ -1,0 +1,227 @@
+//! `discover` and `cp`: walking and copying graphs.
+
+use oci_spec_types::{Descriptor, ImageIndex, MediaType, Platform};
+use oci_target::{
+    CopyGraphOptions, CopyOptions, Error, ErrorKind, ExtendedCopyOptions, ReadOnlyTargetExt,
+    Result, copy as copy_one, extended_copy,
+};
+use serde_json::{Value, json};
+
+use crate::progress::{self, Verb};
+use crate::target::{Access, Opened, open, open_read};
+use crate::{Common, Format, print_json};
+
+/// For an index, the manifest for `platform`; anything else is returned as it is.
+pub(crate) async fn select_platform(
+    opened: &Opened,
+    desc: Descriptor,
+    platform: &Platform,
+) -> Result<Descriptor> {
+    if !desc.media_type.is_index() {
+        return Ok(desc);
+    }
+    let bytes = opened.target.fetch_manifest(&desc).await?;
+    let index = ImageIndex::from_slice(bytes)?.into_parts().0;
+    index.select(platform).cloned().ok_or_else(|| {
+        Error::new(
+            ErrorKind::NotFound,
+            format!("{} has no manifest for {platform}", desc.digest),
+        )
+    })
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct DiscoverArgs {
+    /// The subject: host/repo:tag or @digest, or a layout path with --oci-layout
+    target: String,
+    /// The target is an OCI image layout directory
+    #[arg(long)]
+    oci_layout: bool,
+    /// Only referrers of this artifact type
+    #[arg(long)]
+    artifact_type: Option<String>,
+    /// How deep to follow referrers of referrers (default: all the way)
+    #[arg(long)]
+    depth: Option<usize>,
+}
+
+struct Node {
+    desc: Descriptor,
+    children: Vec<Node>,
+}
+
+async fn referrers_tree(
+    opened: &Opened,
+    subject: &Descriptor,
+    artifact_type: Option<&MediaType>,
+    depth_left: Option<usize>,
+    seen: &mut Vec<oci_digest::Digest>,
+) -> Result<Vec<Node>> {
+    if depth_left == Some(0) {
+        return Ok(Vec::new());
+    }
+    let mut nodes = Vec::new();
+    let found = opened.target.referrers(subject, artifact_type).await?;
+    for desc in found {
+        if seen.contains(&desc.digest) {
+            continue;
+        }
+        seen.push(desc.digest.clone());
+        let children = Box::pin(referrers_tree(
+            opened,
+            &desc,
+            None,
+            depth_left.map(|d| d - 1),
+            seen,
+        ))
+        .await?;
+        nodes.push(Node { desc, children });
+    }
+    Ok(nodes)
+}
+
+fn node_json(node: &Node) -> Value {
+    json!({
+        "mediaType": node.desc.media_type.as_str(),
+        "digest": node.desc.digest.as_str(),
+        "size": node.desc.size,
+        "artifactType": node.desc.artifact_type.as_ref().map(|t| t.as_str()),
+        "annotations": node.desc.annotations,
+        "manifests": node.children.iter().map(node_json).collect::<Vec<_>>(),
+    })
+}
+
+fn print_tree(nodes: &[Node], prefix: &str) {
+    for (i, node) in nodes.iter().enumerate() {
+        let last = i + 1 == nodes.len();
+        let (branch, carry) = if last {
+            ("└── ", "    ")
+        } else {
+            ("├── ", "│   ")
+        };
+        let kind = node
+            .desc
+            .artifact_type
+            .as_ref()
+            .map_or("(no artifact type)", |t| t.as_str());
+        println!("{prefix}{branch}{kind}");
+        let inner = format!("{prefix}{carry}");
+        println!("{inner}└── {}", node.desc.digest);
+        print_tree(&node.children, &format!("{inner}    "));
+    }
+}
+
+pub(crate) async fn discover(common: &Common, args: DiscoverArgs) -> Result<()> {
+    let opened = open_read(common, &args.target, args.oci_layout).await?;
+    let subject = opened.resolve().await?;
+    let filter = args
+        .artifact_type
+        .as_deref()
+        .map(MediaType::parse)
+        .transpose()?;
+    let mut seen = vec![subject.digest.clone()];
+    let tree = referrers_tree(&opened, &subject, filter.as_ref(), args.depth, &mut seen).await?;
+    let shown = opened.show(subject.digest.as_str());
+    match common.format {
+        Some(Format::Json) => print_json(&json!({
+            "reference": shown,
+            "mediaType": subject.media_type.as_str(),
+            "digest": subject.digest.as_str(),
+            "size": subject.size,
+            "manifests": tree.iter().map(node_json).collect::<Vec<_>>(),
+        })),
+        Some(Format::Text) => {
+            fn flat(nodes: &[Node], out: &mut Vec<String>) {
+                for n in nodes {
+                    let kind = n.desc.artifact_type.as_ref().map_or("-", |t| t.as_str());
+                    out.push(format!("{}  {kind}  {}", n.desc.digest, n.desc.size));
+                    flat(&n.children, out);
+                }
+            }
+            let mut lines = Vec::new();
+            flat(&tree, &mut lines);
+            for l in lines {
+                println!("{l}");
+            }
+        }
+        Some(Format::Tree) | None => {
+            println!("{shown}");
+            print_tree(&tree, "");
+        }
+    }
+    Ok(())
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct CopyArgs {
+    /// Source: host/repo:tag or @digest, or a layout path with --from-oci-layout
+    source: String,
+    /// Destination: host/repo[:tag[,tag...]], or a layout path with --to-oci-layout
+    /// (the source's tag when none is given)
+    destination: String,
+    /// Also copy what refers to the source (signatures, SBOMs), recursively
+    #[arg(short = 'r', long)]
+    recursive: bool,
+    /// For an index: copy only this platform's manifest (os/arch[/variant])
+    #[arg(long)]
+    platform: Option<Platform>,
+    /// The source is an OCI image layout directory
+    #[arg(long)]
+    from_oci_layout: bool,
+    /// The destination is an OCI image layout directory
+    #[arg(long)]
+    to_oci_layout: bool,
+}
+
+pub(crate) async fn copy(common: &Common, args: CopyArgs) -> Result<()> {
+    let src = open_read(common, &args.source, args.from_oci_layout).await?;
+    let src_ref = src.require_reference()?.to_owned();
+    let dst = open(common, &args.destination, args.to_oci_layout, Access::Write).await?;
+    let dst_ref = dst.reference.clone().unwrap_or_else(|| src_ref.clone());
+
+    let mut graph = CopyGraphOptions::default().with_concurrency(common.concurrency);
+    if let Some(sink) = progress::sink(Verb::Copy, common.quiet()) {
+        graph.progress = Some(sink);
+    }
+    // Within one registry, blobs are mounted from the source repository instead of copied.
+    if let (Some(s), Some(d)) = (&src.repository, &dst.repository)
+        && s.registry() == d.registry()
+        && s.name() != d.name()
+    {
+        let from = s.name().to_owned();
+        graph = graph.with_mount_from(move |_| vec![from.clone()]);
+    }
+    let mut options = CopyOptions::default().with_graph(graph);
+    if let Some(p) = args.platform {
+        options = options.with_platform(p);
+    }
+    let copied = if args.recursive {
+        let ext = ExtendedCopyOptions::default().with_copy(options);
+        extended_copy(&*src.target, &src_ref, &*dst.target, &dst_ref, &ext).await?
+    } else {
+        copy_one(&*src.target, &src_ref, &*dst.target, &dst_ref, &options).await?
+    };
+    let mut tags = Vec::new();
+    for tag in &dst.extra_tags {
+        dst.target.tag(&copied.root, tag).await?;
+        tags.push(tag.clone());
+    }
+    if common.json() {
+        print_json(&json!({
+            "source": src.show(&src_ref),
+            "destination": dst.show(&dst_ref),
+            "mediaType": copied.root.media_type.as_str(),
+            "digest": copied.root.digest.as_str(),
+            "size": copied.root.size,
+            "tags": tags,
+            "copied": copied.stats.copied,
+            "skipped": copied.stats.skipped,
+            "mounted": copied.stats.mounted,
+            "bytes": copied.stats.bytes,
+        }));
+    } else {
+        println!("Copied {} => {}", src.show(&src_ref), dst.show(&dst_ref));
+        println!("Digest: {}", copied.root.digest);
+    }
+    Ok(())
+}

@@ -1,0 +1,203 @@
+//! `ocictl`: push, pull, copy and inspect OCI artifacts in registries and OCI image layouts.
+//!
+//! Built only on the public APIs of the workspace's crates; read it as an example of using them.
+
+mod content;
+mod graph;
+mod progress;
+mod registry;
+mod target;
+mod transfer;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use oci_distribution_client::auth::Credential;
+use oci_target::{Error, ErrorKind, Result};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  any other failure (network, registry, I/O)
+  2  bad usage or input: flags, references, digests, media types, files to push
+  3  not found: the tag, digest, repository or file does not exist
+  4  authentication or authorisation refused
+  5  content failed verification: digest or size mismatch
+  6  refused to write: the path would escape the output directory, or exists (see --overwrite)";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ocictl",
+    version,
+    about = "Push, pull, copy and inspect OCI artifacts in registries and OCI image layouts",
+    after_help = EXIT_CODES
+)]
+struct Cli {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Flags every command takes.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub(crate) struct Common {
+    /// Talk plain HTTP to the registry (never sends credentials to any other host)
+    #[arg(long, global = true)]
+    pub(crate) plain_http: bool,
+    /// Accept any TLS certificate from the registry
+    #[arg(long, global = true)]
+    pub(crate) insecure: bool,
+    /// Trust this CA certificate (PEM) for the registry
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) ca_file: Option<PathBuf>,
+    /// Docker-style credentials file (default: $DOCKER_CONFIG/config.json or ~/.docker/config.json)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) registry_config: Option<PathBuf>,
+    /// Registry username
+    #[arg(short = 'u', long, global = true)]
+    pub(crate) username: Option<String>,
+    /// Registry password (prefer --password-stdin: command lines are visible to other users)
+    #[arg(short = 'p', long, global = true)]
+    pub(crate) password: Option<String>,
+    /// Read the password from standard input
+    #[arg(long, global = true)]
+    pub(crate) password_stdin: bool,
+    /// Blobs moved at once
+    #[arg(long, global = true, default_value_t = 4)]
+    pub(crate) concurrency: usize,
+    /// Output format: text, json, or tree (discover)
+    #[arg(long, global = true, value_enum)]
+    pub(crate) format: Option<Format>,
+    /// No progress output
+    #[arg(long, global = true)]
+    pub(crate) no_progress: bool,
+}
+
+impl Common {
+    pub(crate) fn credential(&self) -> Result<Option<Credential>> {
+        target::credential_from(
+            self.username.as_deref(),
+            self.password.as_deref(),
+            self.password_stdin,
+        )
+    }
+
+    pub(crate) fn json(&self) -> bool {
+        self.format == Some(Format::Json)
+    }
+
+    /// Whether progress is drawn.
+    pub(crate) fn quiet(&self) -> bool {
+        self.no_progress || self.json()
+    }
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    Text,
+    Json,
+    Tree,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Push files and directories as an artifact
+    Push(transfer::PushArgs),
+    /// Pull an artifact's files into a directory
+    Pull(transfer::PullArgs),
+    /// Attach an artifact (an SBOM, a signature) to a manifest as its subject
+    Attach(transfer::AttachArgs),
+    /// List the artifacts attached to a manifest (referrers), recursively
+    Discover(graph::DiscoverArgs),
+    /// Copy an artifact or image between registries and layouts
+    #[command(alias = "copy")]
+    Cp(graph::CopyArgs),
+    /// Fetch, push or delete manifests
+    #[command(subcommand)]
+    Manifest(content::ManifestCommand),
+    /// Fetch, push or delete blobs
+    #[command(subcommand)]
+    Blob(content::BlobCommand),
+    /// Tag a manifest
+    Tag(content::TagArgs),
+    /// Print the digest a reference resolves to
+    Resolve(content::ResolveArgs),
+    /// List tags or repositories
+    #[command(subcommand)]
+    Repo(content::RepoCommand),
+    /// Store credentials for a registry, after checking them
+    Login(registry::LoginArgs),
+    /// Remove stored credentials for a registry
+    Logout(registry::LogoutArgs),
+    /// Find out by trying what a registry supports
+    Probe(registry::ProbeArgs),
+}
+
+fn exit_code(error: &Error) -> u8 {
+    match error.kind() {
+        ErrorKind::NotFound => 3,
+        ErrorKind::Unauthorized | ErrorKind::Denied => 4,
+        ErrorKind::DigestMismatch | ErrorKind::SizeMismatch => 5,
+        ErrorKind::UnsafePath | ErrorKind::AlreadyExists => 6,
+        ErrorKind::InvalidInput
+        | ErrorKind::InvalidReference
+        | ErrorKind::InvalidDigest
+        | ErrorKind::InvalidMediaType => 2,
+        _ => 1,
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let common = &cli.common;
+    match cli.command {
+        Command::Push(args) => transfer::push(common, args).await,
+        Command::Pull(args) => transfer::pull(common, args).await,
+        Command::Attach(args) => transfer::attach(common, args).await,
+        Command::Discover(args) => graph::discover(common, args).await,
+        Command::Cp(args) => graph::copy(common, args).await,
+        Command::Manifest(cmd) => content::manifest(common, cmd).await,
+        Command::Blob(cmd) => content::blob(common, cmd).await,
+        Command::Tag(args) => content::tag(common, args).await,
+        Command::Resolve(args) => content::resolve(common, args).await,
+        Command::Repo(cmd) => content::repo(common, cmd).await,
+        Command::Login(args) => registry::login(common, args).await,
+        Command::Logout(args) => registry::logout(common, args).await,
+        Command::Probe(args) => registry::probe(common, args).await,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("Error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let mut line = e.to_string().replace('\n', " ");
+            if line.len() > 2000 {
+                line.truncate(2000);
+                line.push('…');
+            }
+            eprintln!("Error: {line}");
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub(crate) fn print_json(value: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("JSON values serialise")
+    );
+}

@@ -1,0 +1,73 @@
+//! `login`, `logout` and `probe`: a registry as a whole.
+
+use oci_spec_types::Reference;
+use oci_target::{Error, ErrorKind, Result};
+
+use crate::target::{client, docker_config};
+use crate::{Common, print_json};
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct LoginArgs {
+    /// The registry host[:port]
+    registry: String,
+}
+
+pub(crate) async fn login(common: &Common, args: LoginArgs) -> Result<()> {
+    let credential = common.credential()?.ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidInput,
+            "login needs -u and a password (-p or --password-stdin)",
+        )
+    })?;
+    let anonymous = Common {
+        username: None,
+        password: None,
+        password_stdin: false,
+        ..common.clone()
+    };
+    let client = client(&anonymous, &args.registry)?;
+    let mut store = docker_config(common)?;
+    client.login(&args.registry, credential, &mut store).await?;
+    println!("Login Succeeded");
+    Ok(())
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct LogoutArgs {
+    /// The registry host[:port]
+    registry: String,
+}
+
+pub(crate) async fn logout(common: &Common, args: LogoutArgs) -> Result<()> {
+    let mut store = docker_config(common)?;
+    if store.logout(&args.registry).await? {
+        println!("Removed login credentials for {}", args.registry);
+    } else {
+        println!("Not logged in to {}", args.registry);
+    }
+    Ok(())
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct ProbeArgs {
+    /// host[:port] or host[:port]/repository (default repository: ocictl-probe)
+    target: String,
+}
+
+fn split_probe_target(target: &str) -> Result<(String, String)> {
+    let (registry, repository) = match target.split_once('/') {
+        Some((r, repo)) => (r.to_owned(), repo.to_owned()),
+        None => (target.to_owned(), "ocictl-probe".to_owned()),
+    };
+    Reference::new(&registry, &repository).map_err(|e| {
+        Error::from(e).context(format!("{target:?} is not host[:port][/repository]"))
+    })?;
+    Ok((registry, repository))
+}
+
+pub(crate) async fn probe(common: &Common, args: ProbeArgs) -> Result<()> {
+    let (registry, repository) = split_probe_target(&args.target)?;
+    let _client = client(common, &registry)?;
+    let _ = (repository, print_json);
+    Err(Error::new(ErrorKind::Unsupported, "TODO probe"))
+}
