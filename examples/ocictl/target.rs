@@ -90,9 +90,9 @@ pub(crate) fn split_layout(spec: &str) -> (PathBuf, Option<String>) {
     if let Some((path, digest)) = spec.rsplit_once('@')
         && digest.contains(':')
     {
-        let path =
-            path.rsplit_once(':')
-                .map_or(path, |(p, t)| if t.contains('/') { path } else { p });
+        let path = path
+            .rsplit_once(':')
+            .map_or(path, |(p, t)| if t.contains('/') { path } else { p });
         return (PathBuf::from(path), Some(digest.to_owned()));
     }
     match spec.rsplit_once(':') {

@@ -291,6 +291,12 @@ impl From<SpecError> for Error {
             SpecError::InvalidField { field, .. } if field.ends_with("mediaType") => {
                 ErrorKind::InvalidMediaType
             }
+            SpecError::InvalidField { field, .. }
+                if field == "reference" || field == "repository" =>
+            {
+                ErrorKind::InvalidReference
+            }
+            SpecError::InvalidField { field, .. } if field == "platform" => ErrorKind::InvalidInput,
             _ => ErrorKind::InvalidManifest,
         };
         Error::new(kind, err.to_string()).with_source(err)

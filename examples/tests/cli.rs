@@ -1,0 +1,632 @@
+//! `ocictl` end to end, against the real distribution registry and real layout directories.
+
+mod support;
+
+use std::path::Path;
+
+use oci_test_registry::Registry;
+use support::{fails, json, ocictl_with_stdin, ok, sample_files, tree};
+
+fn reg() -> &'static Registry {
+    Registry::anonymous()
+}
+
+fn r(repo_tag: &str) -> String {
+    format!("{}/{repo_tag}", reg().host())
+}
+
+#[test]
+fn push_and_pull_round_trip_over_the_registry() {
+    let src = sample_files();
+    let dir = src.path();
+    let target = r("cli/roundtrip:v1");
+    let pushed = json(
+        dir,
+        &[
+            "push",
+            "--plain-http",
+            &target,
+            "hello.txt",
+            "big.bin:application/octet-stream",
+            "docs",
+            "--artifact-type",
+            "application/vnd.example.bundle",
+            "-a",
+            "org.example.owner=team",
+            "--created",
+            "2025-02-03T04:05:06Z",
+        ],
+    );
+    let digest = pushed["digest"].as_str().unwrap().to_owned();
+    assert_eq!(pushed["artifactType"], "application/vnd.example.bundle");
+    assert_eq!(
+        pushed["annotations"]["org.opencontainers.image.created"],
+        "2025-02-03T04:05:06Z"
+    );
+
+    // Fixed time, same files: the same digest again.
+    let again = json(
+        dir,
+        &[
+            "push",
+            "--plain-http",
+            &r("cli/roundtrip:v1-again"),
+            "hello.txt",
+            "big.bin:application/octet-stream",
+            "docs",
+            "--artifact-type",
+            "application/vnd.example.bundle",
+            "-a",
+            "org.example.owner=team",
+            "--created",
+            "2025-02-03T04:05:06Z",
+        ],
+    );
+    assert_eq!(again["digest"], digest.as_str());
+
+    let manifest: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["manifest", "fetch", "--plain-http", &target])).unwrap();
+    let layers = manifest["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 3);
+    assert_eq!(layers[1]["mediaType"], "application/octet-stream");
+    assert_eq!(
+        layers[2]["annotations"]["io.deis.oras.content.unpack"],
+        "true"
+    );
+
+    let out = tempfile::tempdir().unwrap();
+    let pulled = json(
+        dir,
+        &[
+            "pull",
+            "--plain-http",
+            &target,
+            "-o",
+            out.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(pulled["digest"], digest.as_str());
+    assert_eq!(pulled["files"].as_array().unwrap().len(), 3);
+    let mut expected = tree(dir);
+    expected.retain(|(name, _)| !name.starts_with('.'));
+    assert_eq!(tree(out.path()), expected);
+
+    // An existing name stops the pull; --overwrite replaces it.
+    std::fs::write(out.path().join("hello.txt"), b"local edit").unwrap();
+    let err = fails(
+        dir,
+        &[
+            "pull",
+            "--plain-http",
+            &target,
+            "-o",
+            out.path().to_str().unwrap(),
+        ],
+        6,
+    );
+    assert!(err.starts_with("Error: "), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert_eq!(
+        std::fs::read(out.path().join("hello.txt")).unwrap(),
+        b"local edit"
+    );
+    ok(
+        dir,
+        &[
+            "pull",
+            "--plain-http",
+            &target,
+            "-o",
+            out.path().to_str().unwrap(),
+            "--overwrite",
+        ],
+    );
+    assert_eq!(tree(out.path()), expected);
+}
+
+#[test]
+fn tags_resolve_manifests_and_blobs() {
+    let src = sample_files();
+    let dir = src.path();
+    let target = r("cli/names:v1");
+    let pushed = json(
+        dir,
+        &[
+            "push",
+            "--plain-http",
+            &target,
+            "hello.txt",
+            "--artifact-type",
+            "application/vnd.x",
+        ],
+    );
+    let digest = pushed["digest"].as_str().unwrap().to_owned();
+
+    ok(dir, &["tag", "--plain-http", &target, "v2", "v3"]);
+    let tags = json(dir, &["repo", "tags", "--plain-http", &r("cli/names")]);
+    assert_eq!(tags, serde_json::json!(["v1", "v2", "v3"]));
+    assert_eq!(
+        ok(dir, &["resolve", "--plain-http", &r("cli/names:v3")]).trim(),
+        digest
+    );
+    let repos = json(dir, &["repo", "ls", "--plain-http", reg().host()]);
+    assert!(
+        repos.as_array().unwrap().iter().any(|n| n == "cli/names"),
+        "{repos}"
+    );
+
+    let desc = json(
+        dir,
+        &["manifest", "fetch", "--plain-http", "--descriptor", &target],
+    );
+    assert_eq!(desc["digest"], digest.as_str());
+    let manifest: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["manifest", "fetch", "--plain-http", &target])).unwrap();
+    let layer = manifest["layers"][0]["digest"].as_str().unwrap().to_owned();
+
+    let out = dir.join("fetched.txt");
+    ok(
+        dir,
+        &[
+            "blob",
+            "fetch",
+            "--plain-http",
+            &r(&format!("cli/names@{layer}")),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        std::fs::read(dir.join("hello.txt")).unwrap()
+    );
+
+    let blob = json(
+        dir,
+        &["blob", "push", "--plain-http", &r("cli/names"), "big.bin"],
+    );
+    let blob_digest = blob["digest"].as_str().unwrap().to_owned();
+    assert_eq!(blob["size"], 1_500_000);
+    let stat = json(
+        dir,
+        &[
+            "blob",
+            "fetch",
+            "--plain-http",
+            "--descriptor",
+            &r(&format!("cli/names@{blob_digest}")),
+        ],
+    );
+    assert_eq!(stat["size"], 1_500_000);
+    ok(
+        dir,
+        &[
+            "blob",
+            "delete",
+            "--plain-http",
+            &r(&format!("cli/names@{blob_digest}")),
+        ],
+    );
+    fails(
+        dir,
+        &[
+            "blob",
+            "fetch",
+            "--plain-http",
+            "--descriptor",
+            &r(&format!("cli/names@{blob_digest}")),
+        ],
+        3,
+    );
+
+    // Pushing a manifest from a file, then deleting it.
+    let file = dir.join("m.json");
+    std::fs::write(&file, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    let pushed = json(
+        dir,
+        &[
+            "manifest",
+            "push",
+            "--plain-http",
+            &r("cli/names:copy"),
+            "m.json",
+        ],
+    );
+    let copy_digest = pushed["digest"].as_str().unwrap().to_owned();
+    ok(
+        dir,
+        &[
+            "manifest",
+            "delete",
+            "--plain-http",
+            &r(&format!("cli/names@{copy_digest}")),
+        ],
+    );
+    fails(dir, &["resolve", "--plain-http", &r("cli/names:copy")], 3);
+}
+
+fn discover_children(v: &serde_json::Value) -> Vec<String> {
+    let mut types: Vec<String> = v["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["artifactType"].as_str().unwrap().to_owned())
+        .collect();
+    types.sort();
+    types
+}
+
+#[test]
+fn attach_discover_and_copy_with_referrers() {
+    let src = sample_files();
+    let dir = src.path();
+    std::fs::write(dir.join("sbom.spdx.json"), br#"{"spdxVersion":"SPDX-2.3"}"#).unwrap();
+    std::fs::write(dir.join("image.sig"), b"signature bytes").unwrap();
+    let subject = r("cli/attach:v1");
+    ok(
+        dir,
+        &[
+            "push",
+            "--plain-http",
+            &subject,
+            "hello.txt",
+            "--artifact-type",
+            "application/vnd.example.app",
+        ],
+    );
+    let sbom = json(
+        dir,
+        &[
+            "attach",
+            "--plain-http",
+            &subject,
+            "sbom.spdx.json:application/spdx+json",
+            "--artifact-type",
+            "application/spdx+json",
+        ],
+    );
+    ok(
+        dir,
+        &[
+            "attach",
+            "--plain-http",
+            &subject,
+            "image.sig",
+            "--artifact-type",
+            "application/vnd.dev.cosign.artifact.sig.v1+json",
+        ],
+    );
+    // A signature of the SBOM: a referrer of a referrer.
+    let sbom_ref = r(&format!("cli/attach@{}", sbom["digest"].as_str().unwrap()));
+    ok(
+        dir,
+        &[
+            "attach",
+            "--plain-http",
+            &sbom_ref,
+            "image.sig",
+            "--artifact-type",
+            "application/vnd.example.sbom-sig",
+        ],
+    );
+
+    let found = json(dir, &["discover", "--plain-http", &subject]);
+    assert_eq!(
+        discover_children(&found),
+        [
+            "application/spdx+json",
+            "application/vnd.dev.cosign.artifact.sig.v1+json"
+        ]
+    );
+    let sbom_node = found["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["artifactType"] == "application/spdx+json")
+        .unwrap();
+    assert_eq!(
+        discover_children(sbom_node),
+        ["application/vnd.example.sbom-sig"]
+    );
+
+    let text = ok(
+        dir,
+        &["discover", "--plain-http", &subject, "--format", "tree"],
+    );
+    assert!(
+        text.contains("├── application/spdx+json") || text.contains("└── application/spdx+json"),
+        "{text}"
+    );
+    assert!(text.contains("application/vnd.example.sbom-sig"), "{text}");
+    let filtered = json(
+        dir,
+        &[
+            "discover",
+            "--plain-http",
+            &subject,
+            "--artifact-type",
+            "application/spdx+json",
+        ],
+    );
+    assert_eq!(discover_children(&filtered), ["application/spdx+json"]);
+
+    // cp -r takes every referrer along, to another repository and to a layout.
+    let copy = r("cli/attach-copy:v1");
+    ok(dir, &["cp", "--plain-http", "-r", &subject, &copy]);
+    let copied = json(dir, &["discover", "--plain-http", &copy]);
+    assert_eq!(discover_children(&copied), discover_children(&found));
+    assert_eq!(copied["digest"], found["digest"]);
+
+    let layout = dir.join("layout");
+    let layout_ref = format!("{}:v1", layout.display());
+    ok(
+        dir,
+        &[
+            "cp",
+            "--plain-http",
+            "-r",
+            "--to-oci-layout",
+            &subject,
+            &layout_ref,
+        ],
+    );
+    let local = json(dir, &["discover", "--oci-layout", &layout_ref]);
+    assert_eq!(discover_children(&local), discover_children(&found));
+    let nested = local["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["artifactType"] == "application/spdx+json")
+        .unwrap();
+    assert_eq!(
+        discover_children(nested),
+        ["application/vnd.example.sbom-sig"]
+    );
+
+    // Without -r only the subject's own graph moves.
+    let plain = r("cli/attach-plain:v1");
+    ok(dir, &["cp", "--plain-http", &subject, &plain]);
+    let none = json(dir, &["discover", "--plain-http", &plain]);
+    assert!(none["manifests"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn layouts_work_as_sources_and_destinations() {
+    let src = sample_files();
+    let dir = src.path();
+    let layout = dir.join("store");
+    let spec = format!("{}:v1,stable", layout.display());
+    ok(
+        dir,
+        &[
+            "push",
+            "--oci-layout",
+            &spec,
+            "hello.txt",
+            "docs",
+            "--artifact-type",
+            "application/vnd.x",
+        ],
+    );
+    let tags = json(
+        dir,
+        &["repo", "tags", "--oci-layout", layout.to_str().unwrap()],
+    );
+    assert_eq!(tags, serde_json::json!(["stable", "v1"]));
+    assert!(layout.join("oci-layout").is_file() && layout.join("index.json").is_file());
+
+    // layout -> registry -> another layout, and the files come out the same.
+    ok(
+        dir,
+        &[
+            "cp",
+            "--plain-http",
+            "--from-oci-layout",
+            &format!("{}:v1", layout.display()),
+            &r("cli/fromlayout:v1"),
+        ],
+    );
+    let second = dir.join("second");
+    ok(
+        dir,
+        &[
+            "cp",
+            "--plain-http",
+            "--to-oci-layout",
+            &r("cli/fromlayout:v1"),
+            second.to_str().unwrap(),
+        ],
+    );
+    let out = dir.join("out");
+    ok(
+        dir,
+        &[
+            "pull",
+            "--oci-layout",
+            &format!("{}:v1", second.display()),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        tree(&out),
+        tree(dir)
+            .into_iter()
+            .filter(|(n, _)| n == "hello.txt" || n.starts_with("docs/"))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn errors_are_one_line_with_documented_exit_codes() {
+    let src = sample_files();
+    let dir = src.path();
+    let err = fails(dir, &["resolve", "--plain-http", &r("cli/missing:nope")], 3);
+    assert!(err.starts_with("Error: not found"), "{err}");
+    fails(dir, &["resolve", "--plain-http", &r("Bad/Name:v1")], 2);
+    fails(
+        dir,
+        &["push", "--plain-http", &r("cli/err:v1"), "no-such-file"],
+        2,
+    );
+    fails(
+        dir,
+        &["push", "--plain-http", &r("cli/err:v1"), "/etc/hostname"],
+        6,
+    );
+    fails(
+        dir,
+        &["attach", "--plain-http", &r("cli/err:v1"), "hello.txt"],
+        2,
+    );
+
+    // A corrupted blob in a layout: the pull fails verification and writes nothing.
+    let layout = dir.join("store");
+    let pushed = json(
+        dir,
+        &[
+            "push",
+            "--oci-layout",
+            &format!("{}:v1", layout.display()),
+            "hello.txt",
+            "--artifact-type",
+            "application/vnd.x",
+        ],
+    );
+    let manifest: serde_json::Value = serde_json::from_str(&ok(
+        dir,
+        &[
+            "manifest",
+            "fetch",
+            "--oci-layout",
+            &format!(
+                "{}@{}",
+                layout.display(),
+                pushed["digest"].as_str().unwrap()
+            ),
+        ],
+    ))
+    .unwrap();
+    let layer = manifest["layers"][0]["digest"].as_str().unwrap();
+    let blob = layout
+        .join("blobs/sha256")
+        .join(layer.trim_start_matches("sha256:"));
+    std::fs::write(&blob, b"hello from ocictX\n").unwrap();
+    let out = dir.join("out");
+    let err = fails(
+        dir,
+        &[
+            "pull",
+            "--oci-layout",
+            &format!("{}:v1", layout.display()),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        5,
+    );
+    assert!(err.contains("digest mismatch"), "{err}");
+    assert!(!out.join("hello.txt").exists());
+}
+
+#[test]
+fn login_stores_checked_credentials_and_logout_removes_them() {
+    let r = Registry::basic_auth();
+    let (user, pass) = r.users()[0];
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    std::fs::write(dir.join("f.txt"), b"secret-free content").unwrap();
+    let config = dir.join("auth.json");
+    let config_s = config.to_str().unwrap();
+    let target = format!("{}/cli/auth:v1", r.host());
+
+    // A wrong password is refused and nothing is stored.
+    let out = ocictl_with_stdin(
+        dir,
+        &[
+            "login",
+            "--plain-http",
+            r.host(),
+            "-u",
+            user,
+            "--password-stdin",
+            "--registry-config",
+            config_s,
+        ],
+        Some("wrong-password\n"),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!config.exists() || !std::fs::read_to_string(&config).unwrap().contains(r.host()));
+
+    let out = ocictl_with_stdin(
+        dir,
+        &[
+            "login",
+            "--plain-http",
+            r.host(),
+            "-u",
+            user,
+            "--password-stdin",
+            "--registry-config",
+            config_s,
+        ],
+        Some(&format!("{pass}\n")),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains(pass), "the password is never printed");
+    assert!(std::fs::read_to_string(&config).unwrap().contains(r.host()));
+
+    ok(
+        dir,
+        &[
+            "push",
+            "--plain-http",
+            "--registry-config",
+            config_s,
+            &target,
+            "f.txt",
+            "--artifact-type",
+            "application/vnd.x",
+        ],
+    );
+    fails(
+        dir,
+        &[
+            "push",
+            "--plain-http",
+            &target,
+            "f.txt",
+            "--artifact-type",
+            "application/vnd.x",
+        ],
+        4,
+    );
+
+    ok(dir, &["logout", r.host(), "--registry-config", config_s]);
+    assert!(!std::fs::read_to_string(&config).unwrap().contains(r.host()));
+    fails(
+        dir,
+        &[
+            "resolve",
+            "--plain-http",
+            "--registry-config",
+            config_s,
+            &target,
+        ],
+        4,
+    );
+    let _ = Path::new(".");
+}
