@@ -1,0 +1,218 @@
+//! `ocictl` with the tools users already have: the Python `oras` package and skopeo, against the
+//! real distribution registry.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use oci_layout::{LayoutOptions, OciLayout};
+use oci_spec_types::{Descriptor, MediaType};
+use oci_target::files::{FileRef, PushFilesOptions, push_files};
+use oci_target::pack::{Created, PackOptions, pack_manifest};
+use oci_target::{Target, TargetExt};
+use oci_test_registry::Registry;
+use support::{json, ok, sample_files, tool, tool_ok, tree};
+
+const PYTHON_ORAS: &str = "pip install oras";
+const SKOPEO: &str = "apt-get install skopeo";
+
+fn peer_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/oras_peer.py")
+}
+
+/// Runs the Python oras peer in `cwd`, failing with how to install it when it is missing.
+fn python_oras(cwd: &Path, args: &[&str]) -> String {
+    let check = tool("python3", &["-c", "import oras.client"], PYTHON_ORAS);
+    assert!(
+        check.status.success(),
+        "the Python oras package is not installed: {PYTHON_ORAS} (scripts/setup does it)\n{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let out = std::process::Command::new("python3")
+        .arg(peer_script())
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python oras {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn python_oras_pulls_what_ocictl_pushes() {
+    let r = Registry::anonymous();
+    let src = sample_files();
+    let target = format!("{}/interop/to-python:v1", r.host());
+    ok(
+        src.path(),
+        &[
+            "push",
+            "--plain-http",
+            &target,
+            "hello.txt",
+            "big.bin",
+            "docs",
+        ],
+    );
+    let out = tempfile::tempdir().unwrap();
+    python_oras(
+        src.path(),
+        &["pull", r.host(), &target, out.path().to_str().unwrap()],
+    );
+    assert_eq!(
+        tree(out.path()),
+        tree(src.path()),
+        "byte-identical files and directory"
+    );
+}
+
+#[test]
+fn ocictl_pulls_what_python_oras_pushes() {
+    let r = Registry::anonymous();
+    let src = sample_files();
+    let target = format!("{}/interop/from-python:v1", r.host());
+    python_oras(
+        src.path(),
+        &["push", r.host(), &target, "hello.txt", "big.bin"],
+    );
+    let out = tempfile::tempdir().unwrap();
+    let pulled = json(
+        src.path(),
+        &[
+            "pull",
+            "--plain-http",
+            &target,
+            "-o",
+            out.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(pulled["files"].as_array().unwrap().len(), 2);
+    let expected: Vec<_> = tree(src.path())
+        .into_iter()
+        .filter(|(n, _)| n == "hello.txt" || n == "big.bin")
+        .collect();
+    assert_eq!(tree(out.path()), expected);
+}
+
+/// Writes a small but real image (a gzip layer whose diff_id is right) into a layout.
+async fn build_image(dir: &Path) -> Descriptor {
+    let files = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(files.path().join("rootfs/etc")).unwrap();
+    std::fs::write(
+        files.path().join("rootfs/etc/motd"),
+        b"built for the interop test\n",
+    )
+    .unwrap();
+    let layout = OciLayout::create(dir, LayoutOptions::default())
+        .await
+        .unwrap();
+    let mut layers = push_files(
+        &layout,
+        &[FileRef::new(files.path().join("rootfs")).with_title("rootfs")],
+        &PushFilesOptions::default(),
+    )
+    .await
+    .unwrap();
+    let diff_id = layers[0]
+        .annotation(oci_spec_types::annotations::ORAS_CONTENT_DIGEST)
+        .unwrap()
+        .to_owned();
+    layers[0].annotations = None;
+    let config = Bytes::from(format!(
+        r#"{{"architecture":"amd64","os":"linux","config":{{"Env":["PATH=/bin"]}},"rootfs":{{"type":"layers","diff_ids":["{diff_id}"]}}}}"#
+    ));
+    let config_desc = layout
+        .push_content(MediaType::image_config(), config.clone())
+        .await
+        .unwrap();
+    let options = PackOptions::default()
+        .with_config(config_desc, config)
+        .with_created(Created::Omit);
+    let image = pack_manifest(&layout, layers, &options).await.unwrap();
+    layout.tag(&image, "v1").await.unwrap();
+    image
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_skopeo_pushed_goes_through_a_layout_and_back_where_skopeo_reads_it() {
+    let r = Registry::anonymous();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let built = build_image(&dir.join("built")).await;
+    let src = format!("{}/interop/skopeo-src:v1", r.host());
+    tool_ok(
+        "skopeo",
+        &[
+            "copy",
+            "--quiet",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            &format!("oci:{}:v1", dir.join("built").display()),
+            &format!("docker://{src}"),
+        ],
+        SKOPEO,
+    );
+
+    let layout = dir.join("mirror");
+    ok(
+        dir,
+        &[
+            "cp",
+            "--plain-http",
+            "--to-oci-layout",
+            &src,
+            &format!("{}:v1", layout.display()),
+        ],
+    );
+    let dst = format!("{}/interop/ocictl-dst:v1", r.host());
+    ok(
+        dir,
+        &[
+            "cp",
+            "--plain-http",
+            "--from-oci-layout",
+            &format!("{}:v1", layout.display()),
+            &dst,
+        ],
+    );
+
+    // skopeo reads the copy: the same manifest bytes, and every blob verified on its way out.
+    let raw = tool_ok(
+        "skopeo",
+        &[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{dst}"),
+        ],
+        SKOPEO,
+    );
+    assert_eq!(oci_digest::sha256(raw.as_bytes()), built.digest);
+    let out = dir.join("skopeo-out");
+    tool_ok(
+        "skopeo",
+        &[
+            "copy",
+            "--quiet",
+            "--preserve-digests",
+            "--src-tls-verify=false",
+            &format!("docker://{dst}"),
+            &format!("oci:{}:v1", out.display()),
+        ],
+        SKOPEO,
+    );
+    let inspected: serde_json::Value = serde_json::from_str(&tool_ok(
+        "skopeo",
+        &["inspect", &format!("oci:{}:v1", layout.display())],
+        SKOPEO,
+    ))
+    .unwrap();
+    assert_eq!(inspected["Architecture"], "amd64");
+    assert_eq!(inspected["Digest"], built.digest.as_str());
+}
