@@ -1,5 +1,6 @@
 //! `login`, `logout` and `probe`: a registry as a whole.
 
+use oci_distribution_client::Support;
 use oci_spec_types::Reference;
 use oci_target::{Error, ErrorKind, Result};
 
@@ -67,7 +68,29 @@ fn split_probe_target(target: &str) -> Result<(String, String)> {
 
 pub(crate) async fn probe(common: &Common, args: ProbeArgs) -> Result<()> {
     let (registry, repository) = split_probe_target(&args.target)?;
-    let _client = client(common, &registry)?;
-    let _ = (repository, print_json);
-    Err(Error::new(ErrorKind::Unsupported, "TODO probe"))
+    let client = client(common, &registry)?;
+    let report = client.probe(&registry, &repository).await?;
+    if common.json() {
+        print_json(&serde_json::to_value(&report).expect("reports serialise"));
+        return Ok(());
+    }
+    println!("Probed {registry}/{repository}");
+    println!("{:<20} {:<9} detail", "capability", "supported");
+    for f in &report.findings {
+        let support = match f.support {
+            Support::Yes => "yes",
+            Support::No => "no",
+            _ => "unknown",
+        };
+        println!("{:<20} {support:<9} {}", f.capability, f.detail);
+    }
+    println!(
+        "Clean-up: {}",
+        if report.cleaned_up {
+            "everything the probe pushed was deleted"
+        } else {
+            "some probe content remains (the registry refused deletes)"
+        }
+    );
+    Ok(())
 }

@@ -630,3 +630,30 @@ fn login_stores_checked_credentials_and_logout_removes_them() {
     );
     let _ = Path::new(".");
 }
+
+#[test]
+fn probe_prints_a_table_and_json() {
+    let work = tempfile::tempdir().unwrap();
+    let target = r("cli/probe");
+    let text = ok(work.path(), &["probe", "--plain-http", &target]);
+    assert!(text.contains("capability"), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("chunked_upload"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("yes"), "{line}");
+    assert!(
+        text.contains("everything the probe pushed was deleted"),
+        "{text}"
+    );
+
+    let report = json(work.path(), &["probe", "--plain-http", &target]);
+    let findings = report["findings"].as_array().unwrap();
+    assert!(findings.len() >= 10, "{report}");
+    let referrers = findings
+        .iter()
+        .find(|f| f["capability"] == "referrers_api")
+        .unwrap();
+    assert_eq!(referrers["support"], "no");
+    assert_eq!(report["cleaned_up"], true);
+}

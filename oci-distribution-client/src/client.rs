@@ -27,7 +27,7 @@ use oci_target::{Error, ErrorKind, Result};
 /// ```
 #[derive(Debug, Clone)]
 pub struct Client {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl Client {

@@ -8,6 +8,7 @@ mod errors;
 mod http;
 mod listing;
 mod referrers;
+mod registry_probe;
 mod repository;
 mod upload;
 
@@ -15,4 +16,5 @@ pub use client::Client;
 pub use config::{ClientConfig, RetryPolicy, WarningHook};
 pub use download::ParallelDownload;
 pub use referrers::fallback_tag;
+pub use registry_probe::{Finding, ProbeReport, Support};
 pub use repository::Repository;

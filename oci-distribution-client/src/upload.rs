@@ -150,7 +150,12 @@ async fn start(
 }
 
 /// The upload location a response names, resolved and held to the registry's own host.
-fn location(repo: &Repository, what: &str, base: &Url, response: &Response) -> Result<Url> {
+pub(crate) fn location(
+    repo: &Repository,
+    what: &str,
+    base: &Url,
+    response: &Response,
+) -> Result<Url> {
     let raw = response
         .headers()
         .get(LOCATION)
@@ -421,7 +426,7 @@ async fn status(repo: &Repository, what: &str, url: &Url) -> Result<u64> {
 }
 
 /// Abandons an upload session (best effort).
-async fn cancel(repo: &Repository, what: &str, url: Url) {
+pub(crate) async fn cancel(repo: &Repository, what: &str, url: Url) {
     let call = Call::new(
         what,
         &repo.registry,
