@@ -657,3 +657,141 @@ fn probe_prints_a_table_and_json() {
     assert_eq!(referrers["support"], "no");
     assert_eq!(report["cleaned_up"], true);
 }
+
+#[test]
+fn platforms_pick_one_manifest_of_an_index() {
+    let src = sample_files();
+    let dir = src.path();
+    let mut entries = Vec::new();
+    for (tag, file, platform) in [
+        ("amd", "hello.txt", ("linux", "amd64")),
+        ("arm", "big.bin", ("linux", "arm64")),
+    ] {
+        let pushed = json(
+            dir,
+            &[
+                "push",
+                "--plain-http",
+                &r(&format!("cli/multi:{tag}")),
+                file,
+                "--artifact-type",
+                "application/vnd.x",
+            ],
+        );
+        entries.push(serde_json::json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": pushed["digest"],
+            "size": pushed["size"],
+            "platform": {"os": platform.0, "architecture": platform.1},
+        }));
+    }
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": entries,
+    });
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    ok(
+        dir,
+        &[
+            "manifest",
+            "push",
+            "--plain-http",
+            &r("cli/multi:all"),
+            "index.json",
+        ],
+    );
+
+    ok(
+        dir,
+        &[
+            "cp",
+            "--plain-http",
+            "--platform",
+            "linux/arm64",
+            &r("cli/multi:all"),
+            &r("cli/multi-arm:v1"),
+        ],
+    );
+    assert_eq!(
+        ok(dir, &["resolve", "--plain-http", &r("cli/multi-arm:v1")]).trim(),
+        entries[1]["digest"].as_str().unwrap()
+    );
+    let out = dir.join("out");
+    ok(
+        dir,
+        &[
+            "pull",
+            "--plain-http",
+            "--platform",
+            "linux/amd64",
+            &r("cli/multi:all"),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        std::fs::read(out.join("hello.txt")).unwrap(),
+        b"hello from ocictl\n"
+    );
+    let err = fails(
+        dir,
+        &[
+            "pull",
+            "--plain-http",
+            &r("cli/multi:all"),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(err.contains("choose a platform"), "{err}");
+}
+
+#[test]
+fn progress_bars_on_a_terminal_plain_lines_elsewhere() {
+    let src = sample_files();
+    let dir = src.path();
+    let bin = env!("CARGO_BIN_EXE_ocictl");
+    let layout = dir.join("store");
+    let cmd = format!(
+        "cd {} && {bin} push --oci-layout {}:v1 big.bin --artifact-type application/vnd.x",
+        dir.display(),
+        layout.display()
+    );
+    // `script` gives the command a pseudo-terminal, as a user's shell would.
+    let out = support::tool(
+        "script",
+        &["-qec", &cmd, "/dev/null"],
+        "apt-get install util-linux",
+    );
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("✓ Uploaded"),
+        "a done mark per blob: {shown}"
+    );
+    assert!(shown.contains("big.bin"), "{shown}");
+    assert!(shown.contains("MiB"), "bytes shown: {shown}");
+
+    let plain = support::ocictl_in(
+        dir,
+        &[
+            "push",
+            "--oci-layout",
+            &format!("{}:v2", layout.display()),
+            "hello.txt",
+            "--artifact-type",
+            "application/vnd.x",
+        ],
+    );
+    let lines = String::from_utf8_lossy(&plain.stderr);
+    assert!(
+        lines.contains("Uploading") && lines.contains("Uploaded"),
+        "{lines}"
+    );
+    assert!(
+        !lines.contains('\u{1b}'),
+        "no terminal escapes in plain output: {lines:?}"
+    );
+}
