@@ -125,11 +125,16 @@ pub(crate) fn prepare_parents(root: &Path, relative: &Path) -> Result<PathBuf> {
                     ),
                 ));
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir(&at).map_err(|e| {
-                    Error::from(e).context(format!("cannot create {}", at.display()))
-                })?;
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match std::fs::create_dir(&at) {
+                Ok(()) => {}
+                // Another file of the same pull made it meanwhile: fine if it is a directory.
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::AlreadyExists
+                        && std::fs::symlink_metadata(&at).is_ok_and(|m| m.is_dir()) => {}
+                Err(e) => {
+                    return Err(Error::from(e).context(format!("cannot create {}", at.display())));
+                }
+            },
             Err(e) => {
                 return Err(Error::from(e).context(format!("cannot inspect {}", at.display())));
             }

@@ -324,3 +324,23 @@ async fn progress_reports_every_file() {
     push_files(&store, &files, &options).await.unwrap();
     assert_eq!(*seen.lock().unwrap(), ["started", "done", "skipped"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_files_in_one_new_directory_pull_at_once() {
+    let store = MemoryStore::new();
+    let titles: Vec<String> = (0..32).map(|i| format!("new/dir/file-{i}")).collect();
+    let refs: Vec<&str> = titles.iter().map(String::as_str).collect();
+    manifest_with_titles(&store, &refs).await;
+    for _ in 0..5 {
+        let out = tempfile::tempdir().unwrap();
+        let report = pull_files(
+            &store,
+            "hostile",
+            out.path(),
+            &PullFilesOptions::default().with_concurrency(16),
+        )
+        .await
+        .unwrap();
+        assert_eq!(report.files.len(), 32);
+    }
+}
