@@ -9,27 +9,119 @@ use oci_spec_types::{Descriptor, Digest, MediaType};
 use oci_target::{ReadOnlyTarget, Target};
 use tokio::io::AsyncWriteExt;
 
-/// `worker <kind> <host> <repo> <digest> <size> <file>`
+/// `worker <kind> ARGS...`: one measured operation, in a process of its own.
 pub(crate) fn run(args: &[String]) {
-    let [kind, host, repo, digest, size, file] = args else {
-        panic!("worker <kind> <host> <repo> <digest> <size> <file>");
-    };
-    let digest = Digest::parse(digest).unwrap();
-    let size: u64 = size.parse().unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
+    let kind = args.first().map(String::as_str).unwrap_or_default();
+    let a: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
     runtime.block_on(async {
-        match kind.as_str() {
-            "ours-pull" => ours_pull(host, repo, &digest, size, Path::new(file)).await,
-            "ours-push" => ours_push(host, repo, &digest, size, Path::new(file)).await,
-            "oci-client-pull" => oci_client_pull(host, repo, &digest, size, Path::new(file)).await,
-            "oci-client-push" => oci_client_push(host, repo, &digest, size, Path::new(file)).await,
-            "layout-write-read" => layout_write_read(host, &digest, size, Path::new(file)).await,
-            other => panic!("unknown worker {other}"),
+        match (kind, a.as_slice()) {
+            ("digest-verify", [file, digest, size]) => digest_verify(
+                Path::new(file),
+                &Digest::parse(digest).unwrap(),
+                size.parse().unwrap(),
+            ),
+            ("copy", [src, src_ref, dst, dst_ref, concurrency]) => {
+                copy_between(src, src_ref, dst, dst_ref, concurrency.parse().unwrap()).await
+            }
+            ("layout-write-read", [dir, digest, size, file]) => {
+                layout_write_read(
+                    dir,
+                    &Digest::parse(digest).unwrap(),
+                    size.parse().unwrap(),
+                    Path::new(file),
+                )
+                .await
+            }
+            ("ranged-pull", [host, repo, digest, size, file, connections]) => {
+                ranged_pull(
+                    host,
+                    repo,
+                    &Digest::parse(digest).unwrap(),
+                    size.parse().unwrap(),
+                    Path::new(file),
+                    connections.parse().unwrap(),
+                )
+                .await
+            }
+            (kind, [host, repo, digest, size, file]) => {
+                let digest = Digest::parse(digest).unwrap();
+                let size: u64 = size.parse().unwrap();
+                let file = Path::new(file);
+                match kind {
+                    "ours-pull" => ours_pull(host, repo, &digest, size, file).await,
+                    "ours-push" => ours_push(host, repo, &digest, size, file).await,
+                    "oci-client-pull" => oci_client_pull(host, repo, &digest, size, file).await,
+                    "oci-client-push" => oci_client_push(host, repo, &digest, size, file).await,
+                    other => panic!("unknown worker {other}"),
+                }
+            }
+            _ => panic!("bad worker arguments: {args:?}"),
         }
     });
+}
+
+/// Reads `file` to the end through the verifying reader.
+fn digest_verify(file: &Path, digest: &Digest, size: u64) {
+    use std::io::Read;
+    let f = std::fs::File::open(file).unwrap();
+    let mut reader = oci_digest::VerifyingReader::new(f, digest, size).unwrap();
+    let mut buf = vec![0u8; 1 << 16];
+    while reader.read(&mut buf).unwrap() > 0 {}
+}
+
+/// A store from `layout:<dir>` or `registry:<host>/<repo>` (plain HTTP).
+async fn store(spec: &str) -> Box<dyn Target> {
+    if let Some(dir) = spec.strip_prefix("layout:") {
+        return Box::new(
+            oci_layout::OciLayout::create(dir, oci_layout::LayoutOptions::default())
+                .await
+                .unwrap(),
+        );
+    }
+    let rest = spec
+        .strip_prefix("registry:")
+        .expect("layout: or registry:");
+    let (host, repo) = rest.split_once('/').unwrap();
+    let client = Client::new(ClientConfig::default().with_plain_http(host)).unwrap();
+    Box::new(client.repository(host, repo).unwrap())
+}
+
+async fn copy_between(src: &str, src_ref: &str, dst: &str, dst_ref: &str, concurrency: usize) {
+    let (src, dst) = (store(src).await, store(dst).await);
+    let options = oci_target::CopyOptions::default()
+        .with_graph(oci_target::CopyGraphOptions::default().with_concurrency(concurrency));
+    oci_target::copy(&*src, src_ref, &*dst, dst_ref, &options)
+        .await
+        .unwrap();
+}
+
+async fn ranged_pull(
+    host: &str,
+    repo: &str,
+    digest: &Digest,
+    size: u64,
+    file: &Path,
+    connections: usize,
+) {
+    let parallel =
+        oci_distribution_client::ParallelDownload::default().with_connections(connections);
+    let client = Client::new(
+        ClientConfig::default()
+            .with_plain_http(host)
+            .with_parallel_download(parallel),
+    )
+    .unwrap();
+    let repo = client.repository(host, repo).unwrap();
+    let mut stream = repo.fetch(&desc(digest, size)).await.unwrap();
+    let mut out = tokio::fs::File::create(file).await.unwrap();
+    while let Some(chunk) = stream.next().await {
+        out.write_all(&chunk.unwrap()).await.unwrap();
+    }
+    out.flush().await.unwrap();
 }
 
 fn desc(digest: &Digest, size: u64) -> Descriptor {

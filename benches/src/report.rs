@@ -1,0 +1,367 @@
+//! The results of one harness run: Markdown for people, JSON for tools, an SVG plot.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::measure::{Sample, summary};
+
+/// One tool's runs of one workload.
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    pub(crate) tool: String,
+    pub(crate) samples: Vec<Sample>,
+    /// Extra per-run figures (name, values), e.g. the registry's CPU seconds.
+    pub(crate) extra: Vec<(String, Vec<f64>)>,
+}
+
+impl Row {
+    pub(crate) fn new(tool: impl Into<String>) -> Self {
+        Self {
+            tool: tool.into(),
+            samples: Vec::new(),
+            extra: Vec::new(),
+        }
+    }
+
+    pub(crate) fn median(&self) -> f64 {
+        summary(&self.secs()).0
+    }
+
+    pub(crate) fn secs(&self) -> Vec<f64> {
+        self.samples.iter().map(|s| s.secs).collect()
+    }
+
+    pub(crate) fn peak_rss_mib(&self) -> f64 {
+        self.samples
+            .iter()
+            .map(|s| s.max_rss_kib)
+            .max()
+            .unwrap_or(0) as f64
+            / 1024.0
+    }
+
+    pub(crate) fn push_extra(&mut self, name: &str, value: f64) {
+        match self.extra.iter_mut().find(|(n, _)| n == name) {
+            Some((_, v)) => v.push(value),
+            None => self.extra.push((name.to_owned(), vec![value])),
+        }
+    }
+}
+
+/// A ratio of our time to a peer's, with the target it is held to, if any.
+#[derive(Debug, Clone)]
+pub(crate) struct Check {
+    pub(crate) name: String,
+    pub(crate) value: f64,
+    /// `(<=, x)` or `(>=, x)`.
+    pub(crate) target: Option<(&'static str, f64)>,
+}
+
+impl Check {
+    pub(crate) fn met(&self) -> Option<bool> {
+        self.target.map(|(op, t)| match op {
+            "<=" => self.value <= t,
+            _ => self.value >= t,
+        })
+    }
+}
+
+/// One workload: what was measured, each tool's row, the checks.
+#[derive(Debug, Clone)]
+pub(crate) struct Workload {
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) how: String,
+    /// Bytes moved per run, for throughput (none for graphs of many small blobs).
+    pub(crate) bytes: Option<u64>,
+    /// Items moved per run, for graphs (blobs).
+    pub(crate) items: Option<u64>,
+    pub(crate) rows: Vec<Row>,
+    pub(crate) checks: Vec<Check>,
+    pub(crate) notes: Vec<String>,
+}
+
+impl Workload {
+    pub(crate) fn new(id: &str, title: &str, how: &str) -> Self {
+        Self {
+            id: id.to_owned(),
+            title: title.to_owned(),
+            how: how.to_owned(),
+            bytes: None,
+            items: None,
+            rows: Vec::new(),
+            checks: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    pub(crate) fn row(&self, tool: &str) -> Option<&Row> {
+        self.rows.iter().find(|r| r.tool == tool)
+    }
+
+    /// Adds `ours / peer` of median times, against `target` when given.
+    pub(crate) fn ratio(&mut self, ours: &str, peer: &str, target: Option<(&'static str, f64)>) {
+        if let (Some(a), Some(b)) = (self.row(ours), self.row(peer)) {
+            let value = a.median() / b.median();
+            self.checks.push(Check {
+                name: format!("time {ours} / {peer}"),
+                value,
+                target,
+            });
+        }
+    }
+
+    /// Throughput of a row, in MB/s (or items/s), by its median.
+    pub(crate) fn rate(&self, row: &Row) -> Option<f64> {
+        let m = row.median();
+        self.bytes
+            .map(|b| b as f64 / 1e6 / m)
+            .or_else(|| self.items.map(|n| n as f64 / m))
+    }
+
+    fn rate_unit(&self) -> &'static str {
+        if self.bytes.is_some() {
+            "MB/s"
+        } else {
+            "blobs/s"
+        }
+    }
+}
+
+/// Everything one run measured, and on what.
+#[derive(Debug, Clone)]
+pub(crate) struct Report {
+    pub(crate) date: String,
+    pub(crate) cpu: String,
+    pub(crate) cores: usize,
+    pub(crate) memory: String,
+    pub(crate) runs: usize,
+    pub(crate) command: String,
+    pub(crate) workloads: Vec<Workload>,
+}
+
+fn verdict(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "met",
+        Some(false) => "**MISSED**",
+        None => "(no target)",
+    }
+}
+
+impl Report {
+    pub(crate) fn markdown(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "# Benchmark results\n");
+        let _ = writeln!(
+            s,
+            "Written by `{}` on {}: {}, {} cores, {} memory. Each tool runs as its own process, \
+             measured from outside by GNU `time` (wall time, peak resident memory); {} runs after \
+             a warm-up run, the median shown with the spread (min–max). Ratios are of median \
+             times from this same run: below 1 means we are faster. Raw figures: \
+             [results.json](results.json); plot: [results.svg](results.svg).\n",
+            self.command, self.date, self.cpu, self.cores, self.memory, self.runs
+        );
+        let _ = writeln!(s, "## Targets\n");
+        let _ = writeln!(s, "| workload | check | value | target | verdict |");
+        let _ = writeln!(s, "|---|---|---:|---|---|");
+        for w in &self.workloads {
+            for c in &w.checks {
+                if let Some((op, t)) = c.target {
+                    let _ = writeln!(
+                        s,
+                        "| {} | {} | {:.2} | {op} {t} | {} |",
+                        w.title,
+                        c.name,
+                        c.value,
+                        verdict(c.met())
+                    );
+                }
+            }
+            if let Some(r) = w.rows.first() {
+                let rss = r.peak_rss_mib();
+                let _ = writeln!(
+                    s,
+                    "| {} | our peak RSS, MiB | {rss:.0} | <= 64 | {} |",
+                    w.title,
+                    verdict(Some(rss <= 64.0))
+                );
+            }
+        }
+        for w in &self.workloads {
+            let _ = writeln!(s, "\n## {}\n\n{}\n", w.title, w.how);
+            let extra_names: Vec<&str> = w
+                .rows
+                .iter()
+                .flat_map(|r| r.extra.iter().map(|(n, _)| n.as_str()))
+                .fold(Vec::new(), |mut v, n| {
+                    if !v.contains(&n) {
+                        v.push(n);
+                    }
+                    v
+                });
+            let mut header = format!(
+                "| tool | median s | min–max s | {} | peak RSS MiB |",
+                w.rate_unit()
+            );
+            let mut rule = "|---|---:|---:|---:|---:|".to_owned();
+            for n in &extra_names {
+                header.push_str(&format!(" {n} |"));
+                rule.push_str("---:|");
+            }
+            let _ = writeln!(s, "{header}\n{rule}");
+            for r in &w.rows {
+                let (m, lo, hi) = summary(&r.secs());
+                let rate = w.rate(r).map_or("–".to_owned(), |v| format!("{v:.0}"));
+                let mut line = format!(
+                    "| {} | {m:.2} | {lo:.2}–{hi:.2} | {rate} | {:.0} |",
+                    r.tool,
+                    r.peak_rss_mib()
+                );
+                for n in &extra_names {
+                    let cell = r
+                        .extra
+                        .iter()
+                        .find(|(x, _)| x == n)
+                        .map_or("–".to_owned(), |(_, v)| format!("{:.2}", summary(v).0));
+                    line.push_str(&format!(" {cell} |"));
+                }
+                let _ = writeln!(s, "{line}");
+            }
+            if !w.checks.is_empty() {
+                let _ = writeln!(s);
+                for c in &w.checks {
+                    let target = c.target.map_or(String::new(), |(op, t)| {
+                        format!(" (target {op} {t}: {})", verdict(c.met()))
+                    });
+                    let _ = writeln!(s, "- {}: {:.2}{target}", c.name, c.value);
+                }
+            }
+            for n in &w.notes {
+                let _ = writeln!(s, "- {n}");
+            }
+        }
+        s
+    }
+
+    pub(crate) fn json(&self) -> Value {
+        json!({
+            "date": self.date,
+            "machine": {"cpu": self.cpu, "cores": self.cores, "memory": self.memory},
+            "runs": self.runs,
+            "command": self.command,
+            "workloads": self.workloads.iter().map(|w| json!({
+                "id": w.id,
+                "title": w.title,
+                "how": w.how,
+                "bytes": w.bytes,
+                "items": w.items,
+                "rows": w.rows.iter().map(|r| json!({
+                    "tool": r.tool,
+                    "seconds": r.secs(),
+                    "median_seconds": r.median(),
+                    "peak_rss_kib": r.samples.iter().map(|s| s.max_rss_kib).collect::<Vec<_>>(),
+                    "rate": w.rate(r),
+                    "extra": r.extra.iter().map(|(n, v)| (n.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+                })).collect::<Vec<_>>(),
+                "checks": w.checks.iter().map(|c| json!({
+                    "name": c.name,
+                    "value": c.value,
+                    "target": c.target.map(|(op, t)| format!("{op} {t}")),
+                    "met": c.met(),
+                })).collect::<Vec<_>>(),
+                "notes": w.notes,
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    /// Throughput by workload and tool, as horizontal bars, one panel per unit.
+    pub(crate) fn plot(&self, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+        use plotters::prelude::*;
+        let bars: Vec<(String, String, f64, bool)> = self
+            .workloads
+            .iter()
+            .flat_map(|w| {
+                w.rows.iter().filter_map(move |r| {
+                    w.rate(r).map(|v| {
+                        (
+                            format!("{} — {}", w.title, r.tool),
+                            w.rate_unit().to_owned(),
+                            v,
+                            r.tool.starts_with("ours"),
+                        )
+                    })
+                })
+            })
+            .collect();
+        let units = ["MB/s", "blobs/s"];
+        let panel = |n: usize| 70 + 26 * n as u32;
+        let counts: Vec<usize> = units
+            .iter()
+            .map(|u| bars.iter().filter(|b| b.1 == *u).count())
+            .collect();
+        let height = 40
+            + counts
+                .iter()
+                .filter(|c| **c > 0)
+                .map(|c| panel(*c))
+                .sum::<u32>();
+        let root = SVGBackend::new(path, (1100, height)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let root = root.titled(
+            &format!(
+                "Throughput by workload and tool ({}; {} cores)",
+                self.cpu, self.cores
+            ),
+            ("sans-serif", 18),
+        )?;
+        let mut area = root;
+        for (i, unit) in units.iter().enumerate() {
+            let mine: Vec<_> = bars.iter().filter(|b| b.1 == *unit).collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let share = panel(counts[i]);
+            let (top, rest) = area.split_vertically(share.min(area.dim_in_pixel().1));
+            area = rest;
+            let max = mine.iter().map(|b| b.2).fold(0.0, f64::max) * 1.15;
+            let mut chart = ChartBuilder::on(&top)
+                .margin(8)
+                .x_label_area_size(30)
+                .y_label_area_size(430)
+                .build_cartesian_2d(0.0..max, (0..mine.len()).into_segmented())?;
+            chart
+                .configure_mesh()
+                .disable_y_mesh()
+                .x_desc(*unit)
+                .label_style(("sans-serif", 13))
+                .axis_desc_style(("sans-serif", 13))
+                .y_label_formatter(&|v| match v {
+                    SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
+                        mine.get(*i).map_or(String::new(), |b| b.0.clone())
+                    }
+                    SegmentValue::Last => String::new(),
+                })
+                .y_labels(mine.len())
+                .draw()?;
+            chart.draw_series(mine.iter().enumerate().map(|(i, b)| {
+                let color = if b.3 {
+                    BLUE.mix(0.8)
+                } else {
+                    RGBColor(150, 150, 150).mix(0.9)
+                };
+                let mut bar = Rectangle::new(
+                    [
+                        (0.0, SegmentValue::Exact(i)),
+                        (b.2, SegmentValue::Exact(i + 1)),
+                    ],
+                    color.filled(),
+                );
+                bar.set_margin(3, 3, 0, 0);
+                bar
+            }))?;
+        }
+        Ok(())
+    }
+}
