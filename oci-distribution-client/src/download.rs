@@ -28,6 +28,9 @@ pub struct ParallelDownload {
     pub segment_size: u64,
     /// Blobs smaller than this use one connection.
     pub min_size: u64,
+    /// The most bytes all connections together hold before they are handed out; segments are
+    /// made smaller than `segment_size` when needed to stay under it (but not under 1 MiB).
+    pub max_buffered: u64,
 }
 
 impl Default for ParallelDownload {
@@ -36,6 +39,7 @@ impl Default for ParallelDownload {
             connections: 4,
             segment_size: 8 << 20,
             min_size: 64 << 20,
+            max_buffered: 32 << 20,
         }
     }
 }
@@ -51,6 +55,19 @@ impl ParallelDownload {
     pub fn with_segment_size(mut self, bytes: u64) -> Self {
         self.segment_size = bytes.max(1);
         self
+    }
+
+    /// Sets the most bytes held across all connections.
+    pub fn with_max_buffered(mut self, bytes: u64) -> Self {
+        self.max_buffered = bytes;
+        self
+    }
+
+    /// The segment size used: `segment_size`, made smaller so that `connections` segments fit
+    /// in `max_buffered` (but not made smaller than 1 MiB for that).
+    pub fn effective_segment_size(&self) -> u64 {
+        let share = self.max_buffered / self.connections.max(1) as u64;
+        self.segment_size.min(share.max(1 << 20)).max(1)
     }
 
     /// Sets the threshold under which one connection is used.
@@ -207,10 +224,12 @@ impl Repository {
         .boxed())
     }
 
-    /// Segments over several connections, in order.
+    /// Segments over several connections, in order. A segment is kept as the pieces it arrived
+    /// in (never copied into one buffer), and segments are sized so that all connections
+    /// together hold at most `max_buffered` bytes.
     fn parallel_blob(&self, desc: &Descriptor, parallel: ParallelDownload) -> Chunks {
         let size = desc.size;
-        let seg = parallel.segment_size.max(1);
+        let seg = parallel.effective_segment_size();
         let segments = size.div_ceil(seg);
         let repo = self.clone();
         let desc = desc.clone();
@@ -225,11 +244,13 @@ impl Repository {
                 }
             })
             .buffered(parallel.connections)
+            .map_ok(|pieces| stream::iter(pieces.into_iter().map(Ok)))
+            .try_flatten()
             .boxed()
     }
 
     /// One segment, whole, retried on a broken connection.
-    async fn segment(&self, desc: &Descriptor, from: u64, to: u64) -> Result<Bytes> {
+    async fn segment(&self, desc: &Descriptor, from: u64, to: u64) -> Result<Vec<Bytes>> {
         let want = to - from + 1;
         let mut attempt = 0;
         loop {
@@ -257,18 +278,29 @@ impl Repository {
                     ));
                 }
                 let what = format!("fetch range {from}-{to} of {}", desc.digest);
-                crate::repository::read_capped(response, want, &what).await
+                let mut pieces = Vec::new();
+                let mut got = 0u64;
+                let mut body = response.bytes_stream();
+                while let Some(piece) = body.next().await {
+                    let piece = piece.map_err(|e| transport(&what, e))?;
+                    got += piece.len() as u64;
+                    if got > want {
+                        break;
+                    }
+                    pieces.push(piece);
+                }
+                Ok::<_, Error>((pieces, got))
             }
             .await;
             match result {
-                Ok(b) if b.len() as u64 == want => return Ok(b),
-                Ok(b) => {
+                Ok((pieces, got)) if got == want => return Ok(pieces),
+                Ok((_, got)) => {
                     return Err(Error::new(
                         ErrorKind::SizeMismatch,
                         format!(
-                            "range {from}-{to} of {} came as {} bytes",
+                            "range {from}-{to} of {} came as {}{got} bytes",
                             desc.digest,
-                            b.len()
+                            if got > want { "more than " } else { "" }
                         ),
                     ));
                 }
@@ -282,5 +314,35 @@ impl Repository {
                 Err(e) => return Err(e),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ParallelDownload;
+
+    #[test]
+    fn segments_shrink_so_all_connections_fit_the_memory_bound() {
+        let p = ParallelDownload::default();
+        assert_eq!(p.with_connections(4).effective_segment_size(), 8 << 20);
+        assert_eq!(p.with_connections(8).effective_segment_size(), 4 << 20);
+        assert_eq!(
+            p.with_connections(64).effective_segment_size(),
+            1 << 20,
+            "floor"
+        );
+        assert_eq!(
+            p.with_connections(8)
+                .with_segment_size(1000)
+                .effective_segment_size(),
+            1000,
+            "a small segment stays small"
+        );
+        assert_eq!(
+            p.with_connections(2)
+                .with_max_buffered(64 << 20)
+                .effective_segment_size(),
+            8 << 20
+        );
     }
 }
