@@ -80,6 +80,8 @@ fn measure_tools(runs: usize, tools: &mut [Tool<'_>], registry: Option<u32>) -> 
     for i in 0..=runs {
         for (t, row) in tools.iter_mut().zip(rows.iter_mut()) {
             (t.prepare)(i);
+            // Each run starts with no dirty pages from the last one being written back under it.
+            let _ = Command::new("sync").status();
             let (program, args) = (t.command)(i);
             let before = registry.map(cpu_secs);
             let sample: Sample = measure(&program, &args);
