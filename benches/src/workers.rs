@@ -115,8 +115,13 @@ async fn ranged_pull(
             .with_parallel_download(parallel),
     )
     .unwrap();
+    fetch_to_file(&client, host, repo, &desc(digest, size), file).await;
+}
+
+/// Fetches `desc` from `host/repo` into `file`.
+async fn fetch_to_file(client: &Client, host: &str, repo: &str, desc: &Descriptor, file: &Path) {
     let repo = client.repository(host, repo).unwrap();
-    let mut stream = repo.fetch(&desc(digest, size)).await.unwrap();
+    let mut stream = repo.fetch(desc).await.unwrap();
     let mut out = tokio::fs::File::create(file).await.unwrap();
     while let Some(chunk) = stream.next().await {
         out.write_all(&chunk.unwrap()).await.unwrap();
@@ -134,13 +139,7 @@ fn desc(digest: &Digest, size: u64) -> Descriptor {
 
 async fn ours_pull(host: &str, repo: &str, digest: &Digest, size: u64, file: &Path) {
     let client = Client::new(ClientConfig::default().with_plain_http(host)).unwrap();
-    let repo = client.repository(host, repo).unwrap();
-    let mut stream = repo.fetch(&desc(digest, size)).await.unwrap();
-    let mut out = tokio::fs::File::create(file).await.unwrap();
-    while let Some(chunk) = stream.next().await {
-        out.write_all(&chunk.unwrap()).await.unwrap();
-    }
-    out.flush().await.unwrap();
+    fetch_to_file(&client, host, repo, &desc(digest, size), file).await;
 }
 
 async fn ours_push(host: &str, repo: &str, digest: &Digest, size: u64, file: &Path) {
