@@ -107,6 +107,14 @@ fn require(program: &str, check: &[&str], install: &str) {
     );
 }
 
+/// `skopeo copy --quiet --preserve-digests FLAGS SRC DST`.
+fn skopeo_copy(src: &str, dst: &str, flags: &[&str]) -> (String, Vec<String>) {
+    let mut args = strs(&["copy", "--quiet", "--preserve-digests"]);
+    args.extend(strs(flags));
+    args.extend([src.to_owned(), dst.to_owned()]);
+    ("skopeo".into(), args)
+}
+
 /// skopeo remembers where it saw each blob and would mount instead of uploading: forget.
 fn forget_skopeo_cache() {
     for f in [
@@ -377,16 +385,10 @@ pub(crate) fn run(args: &[String]) {
                 env.worker(&["ours-pull", &env.host, "bench/pull", &d, &size_s, &out])
             }),
             Tool::new("skopeo", |_| {
-                (
-                    "skopeo".into(),
-                    strs(&[
-                        "copy",
-                        "--quiet",
-                        "--src-tls-verify=false",
-                        "--preserve-digests",
-                        &format!("docker://{image}"),
-                        &format!("dir:{skopeo_dir}"),
-                    ]),
+                skopeo_copy(
+                    &format!("docker://{image}"),
+                    &format!("dir:{skopeo_dir}"),
+                    &["--src-tls-verify=false"],
                 )
             })
             .prepare(|_| {
@@ -445,16 +447,10 @@ pub(crate) fn run(args: &[String]) {
                 let _ = std::fs::remove_dir_all(&ours_dir);
             }),
             Tool::new("skopeo", |_| {
-                (
-                    "skopeo".into(),
-                    strs(&[
-                        "copy",
-                        "--quiet",
-                        "--src-tls-verify=false",
-                        "--preserve-digests",
-                        &format!("docker://{image}"),
-                        &format!("oci:{skopeo_dir}:v1"),
-                    ]),
+                skopeo_copy(
+                    &format!("docker://{image}"),
+                    &format!("oci:{skopeo_dir}:v1"),
+                    &["--src-tls-verify=false"],
                 )
             })
             .prepare(|_| {
@@ -481,17 +477,12 @@ pub(crate) fn run(args: &[String]) {
         );
         w.bytes = Some(size);
         let skopeo_dir = env.path("skopeo-push-src");
-        let status = Command::new("skopeo")
-            .args([
-                "copy",
-                "--quiet",
-                "--src-tls-verify=false",
-                "--preserve-digests",
-            ])
-            .arg(format!("docker://{image}"))
-            .arg(format!("dir:{skopeo_dir}"))
-            .status()
-            .unwrap();
+        let (program, args) = skopeo_copy(
+            &format!("docker://{image}"),
+            &format!("dir:{skopeo_dir}"),
+            &["--src-tls-verify=false"],
+        );
+        let status = Command::new(program).args(args).status().unwrap();
         assert!(status.success(), "skopeo could not fetch the image to push");
         let mut tools = vec![
             Tool::new("ours", |i| {
@@ -505,16 +496,10 @@ pub(crate) fn run(args: &[String]) {
                 ])
             }),
             Tool::new("skopeo", |i| {
-                (
-                    "skopeo".into(),
-                    strs(&[
-                        "copy",
-                        "--quiet",
-                        "--dest-tls-verify=false",
-                        "--preserve-digests",
-                        &format!("dir:{skopeo_dir}"),
-                        &format!("docker://{}/bench/push-skopeo-{i}:v1", env.host),
-                    ]),
+                skopeo_copy(
+                    &format!("dir:{skopeo_dir}"),
+                    &format!("docker://{}/bench/push-skopeo-{i}:v1", env.host),
+                    &["--dest-tls-verify=false"],
                 )
             })
             .prepare(|_| forget_skopeo_cache()),
@@ -630,18 +615,7 @@ pub(crate) fn run(args: &[String]) {
                             "--src-tls-verify=false",
                         )
                     };
-                    (
-                        "skopeo".into(),
-                        strs(&[
-                            "copy",
-                            "--quiet",
-                            "--all",
-                            "--preserve-digests",
-                            tls,
-                            &src,
-                            &dst,
-                        ]),
-                    )
+                    skopeo_copy(&src, &dst, &["--all", tls])
                 })
                 .prepare(|_| {
                     forget_skopeo_cache();
@@ -731,16 +705,10 @@ pub(crate) fn run(args: &[String]) {
                 .collect();
             tools.push(
                 Tool::new("skopeo", |_| {
-                    (
-                        "skopeo".into(),
-                        strs(&[
-                            "copy",
-                            "--quiet",
-                            "--src-tls-verify=false",
-                            "--preserve-digests",
-                            &image,
-                            &format!("dir:{skopeo_dir}"),
-                        ]),
+                    skopeo_copy(
+                        &image,
+                        &format!("dir:{skopeo_dir}"),
+                        &["--src-tls-verify=false"],
                     )
                 })
                 .prepare(|_| {

@@ -269,6 +269,12 @@ pub(crate) async fn blob(common: &Common, command: BlobCommand) -> Result<()> {
             oci_layout,
             media_type,
         } => {
+            if tokio::fs::metadata(&file).await.is_ok_and(|m| m.is_dir()) {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("{} is a directory; a blob is one file", file.display()),
+                ));
+            }
             let opened = open(common, &target, oci_layout, Access::Write).await?;
             let mut layers = oci_target::files::push_files(
                 &*opened.target,

@@ -2,8 +2,6 @@
 
 mod support;
 
-use std::path::Path;
-
 use oci_test_registry::Registry;
 use support::{fails, json, ocictl_with_stdin, ok, sample_files, tree};
 
@@ -628,7 +626,6 @@ fn login_stores_checked_credentials_and_logout_removes_them() {
         ],
         4,
     );
-    let _ = Path::new(".");
 }
 
 #[test]

@@ -5,12 +5,8 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
 use oci_layout::{LayoutOptions, OciLayout};
-use oci_spec_types::{Descriptor, MediaType};
-use oci_target::files::{FileRef, PushFilesOptions, push_files};
-use oci_target::pack::{Created, PackOptions, pack_manifest};
-use oci_target::{Target, TargetExt};
+use oci_spec_types::Descriptor;
 use oci_test_registry::Registry;
 use support::{json, ok, sample_files, tool, tool_ok, tree};
 
@@ -102,41 +98,12 @@ fn ocictl_pulls_what_python_oras_pushes() {
 
 /// Writes a small but real image (a gzip layer whose diff_id is right) into a layout.
 async fn build_image(dir: &Path) -> Descriptor {
-    let files = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(files.path().join("rootfs/etc")).unwrap();
-    std::fs::write(
-        files.path().join("rootfs/etc/motd"),
-        b"built for the interop test\n",
-    )
-    .unwrap();
     let layout = OciLayout::create(dir, LayoutOptions::default())
         .await
         .unwrap();
-    let mut layers = push_files(
-        &layout,
-        &[FileRef::new(files.path().join("rootfs")).with_title("rootfs")],
-        &PushFilesOptions::default(),
-    )
-    .await
-    .unwrap();
-    let diff_id = layers[0]
-        .annotation(oci_spec_types::annotations::ORAS_CONTENT_DIGEST)
-        .unwrap()
-        .to_owned();
-    layers[0].annotations = None;
-    let config = Bytes::from(format!(
-        r#"{{"architecture":"amd64","os":"linux","config":{{"Env":["PATH=/bin"]}},"rootfs":{{"type":"layers","diff_ids":["{diff_id}"]}}}}"#
-    ));
-    let config_desc = layout
-        .push_content(MediaType::image_config(), config.clone())
+    oci_examples::push_demo_image(&layout, "interop", "v1")
         .await
-        .unwrap();
-    let options = PackOptions::default()
-        .with_config(config_desc, config)
-        .with_created(Created::Omit);
-    let image = pack_manifest(&layout, layers, &options).await.unwrap();
-    layout.tag(&image, "v1").await.unwrap();
-    image
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
