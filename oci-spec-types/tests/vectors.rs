@@ -14,48 +14,46 @@ use oci_spec_types::{
 };
 use serde_json::Value;
 
-fn vectors_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/image-spec");
-    assert!(
-        dir.join("cases.json").exists(),
-        "the image-spec vectors are missing at {}: the workspace expects shared/ beside it",
-        dir.display()
+mod support;
+use support::our_verdict;
+
+/// Where the corpus is: `OCI_VECTORS_DIR/image-spec`, else `../shared/vectors/image-spec` beside
+/// the checkout. `None`, after one line saying so, where it is absent: the corpus is an extra
+/// check on top of `spec_rules.rs`, which carries the project's own documents.
+fn vectors_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("OCI_VECTORS_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors"),
+        PathBuf::from,
     );
-    dir
+    let dir = base.join("image-spec");
+    if dir.join("cases.json").exists() {
+        Some(dir)
+    } else {
+        // Said once per run, past the test harness's capture, so the run's output shows it.
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "image-spec corpus not run: {} is absent (an extra check; spec_rules.rs ran)",
+                dir.display()
+            );
+        });
+        None
+    }
 }
 
-fn cases() -> Value {
-    serde_json::from_slice(&std::fs::read(vectors_dir().join("cases.json")).unwrap()).unwrap()
+fn cases(dir: &std::path::Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("cases.json")).unwrap()).unwrap()
 }
 
 /// Cases where our verdict deliberately differs from the schema's, and why.
 const DIFFERENCES: &[(&str, &str, &str)] = &[];
 
-fn our_verdict(kind: &str, doc: &str) -> Result<(), String> {
-    let bytes = doc.as_bytes().to_vec();
-    match kind {
-        "descriptor" => serde_json::from_slice::<Descriptor>(&bytes)
-            .map_err(|e| e.to_string())
-            .and_then(|d| d.validate().map_err(|e| e.to_string())),
-        "manifest" => ImageManifest::from_slice(bytes)
-            .map_err(|e| e.to_string())
-            .and_then(|d| d.value().validate().map_err(|e| e.to_string())),
-        "index" => ImageIndex::from_slice(bytes)
-            .map_err(|e| e.to_string())
-            .and_then(|d| d.value().validate().map_err(|e| e.to_string())),
-        "config" => ImageConfig::from_slice(bytes)
-            .map_err(|e| e.to_string())
-            .and_then(|d| d.value().validate().map_err(|e| e.to_string())),
-        "layout" => ImageLayout::from_slice(&bytes)
-            .map_err(|e| e.to_string())
-            .and_then(|l| l.validate().map_err(|e| e.to_string())),
-        other => panic!("unknown case kind {other}"),
-    }
-}
-
 #[test]
 fn our_validation_agrees_with_every_case() {
-    let cases = cases();
+    let Some(dir) = vectors_dir() else { return };
+    let cases = cases(&dir);
     let mut checked = 0;
     let mut disagreements = Vec::new();
     for kind in ["descriptor", "manifest", "index", "config", "layout"] {
@@ -108,8 +106,8 @@ impl jsonschema::Retrieve for Files {
     }
 }
 
-fn validator(schema_file: &str) -> jsonschema::Validator {
-    let dir = vectors_dir().join("schema");
+fn validator(vectors: &std::path::Path, schema_file: &str) -> jsonschema::Validator {
+    let dir = vectors.join("schema");
     let schema: Value =
         serde_json::from_slice(&std::fs::read(dir.join(schema_file)).unwrap()).unwrap();
     jsonschema::options()
@@ -150,10 +148,11 @@ const BEYOND_THE_SCHEMA: &[(&str, &str)] = &[
 #[test]
 fn the_schemas_agree_with_the_cases() {
     // Proves the schema harness is wired right before we trust it with our own documents.
-    let cases = cases();
+    let Some(dir) = vectors_dir() else { return };
+    let cases = cases(&dir);
     let mut beyond = Vec::new();
     for kind in ["descriptor", "manifest", "index", "config", "layout"] {
-        let v = validator(schema_for(kind));
+        let v = validator(&dir, schema_for(kind));
         for case in cases[kind].as_array().unwrap() {
             let Ok(doc) = serde_json::from_str::<Value>(case["document"].as_str().unwrap()) else {
                 continue; // not JSON: no schema verdict to compare
@@ -245,8 +244,9 @@ mod erased {
 
 #[test]
 fn what_we_serialise_validates_against_the_schemas() {
+    let Some(dir) = vectors_dir() else { return };
     for (kind, doc) in examples() {
-        let v = validator(schema_for(kind));
+        let v = validator(&dir, schema_for(kind));
         let errors: Vec<String> = v.iter_errors(&doc).map(|e| e.to_string()).collect();
         assert!(errors.is_empty(), "{kind} {doc}: {errors:?}");
         // And our own validation accepts it too.
@@ -256,7 +256,8 @@ fn what_we_serialise_validates_against_the_schemas() {
 
 #[test]
 fn docker_documents_parse_and_keep_their_digest() {
-    let cases = cases();
+    let Some(dir) = vectors_dir() else { return };
+    let cases = cases(&dir);
     let docs = cases["backwards_compatibility"].as_array().unwrap();
     assert_eq!(docs.len(), 4);
     let (mut manifests, mut configs) = (0, 0);
@@ -291,31 +292,4 @@ fn docker_documents_parse_and_keep_their_digest() {
         assert_eq!(digest, want, "{}", case["name"]);
     }
     assert_eq!((manifests, configs), (2, 2));
-}
-
-#[test]
-fn new_documents_serialise_deterministically() {
-    let build = || {
-        let layer = Descriptor::new(MediaType::octet_stream(), oci_digest::sha256(b"x"), 1)
-            .with_annotation("z", "1")
-            .with_annotation("a", "2");
-        ImageManifest::new(Descriptor::empty(), vec![layer])
-            .with_annotation("org.b", "1")
-            .with_annotation("org.a", "2")
-            .to_document()
-            .unwrap()
-    };
-    let (a, b) = (build(), build());
-    assert_eq!(a.bytes(), b.bytes());
-    assert_eq!(a.digest(), b.digest());
-    let text = std::str::from_utf8(a.bytes()).unwrap();
-    assert!(
-        text.find("org.a").unwrap() < text.find("org.b").unwrap(),
-        "maps are sorted: {text}"
-    );
-    // A parsed document keeps the bytes it came from, whitespace and key order included.
-    let odd = br#"{ "layers":[], "config": {"size":2,"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},  "schemaVersion": 2, "x-unknown": true }"#;
-    let parsed = ImageManifest::from_slice(odd.to_vec()).unwrap();
-    assert_eq!(parsed.bytes().as_ref(), odd);
-    assert_eq!(*parsed.digest(), oci_digest::sha256(odd));
 }
