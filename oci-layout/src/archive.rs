@@ -182,8 +182,8 @@ impl ReadOnlyTarget for OciArchive {
         match parse_ref(reference) {
             Ok(RefKind::Digest(d)) => {
                 let me = self.clone();
-                let reader = move |m: &Descriptor| me.read_small(&m.digest);
-                if let Some(found) = find(index, &d, &reader, 4) {
+                let reader = move |m: &Descriptor| Ok(me.read_small(&m.digest));
+                if let Some(found) = find(index, &d, &reader, &oci_target::Limits::default())? {
                     return Ok(found);
                 }
                 let (_, size) = self

@@ -3,33 +3,44 @@
 //! Every change is a read-modify-write under an exclusive lock on `.index.lock` (a file the
 //! image-spec does not name, so other tools ignore it), taken with the operating system's file
 //! locks so it holds across processes as well as threads. The new index is written to a
-//! temporary file, fsynced and renamed over the old one: readers see the old or the new index,
-//! never half of one.
+//! temporary file of an unpredictable name, created exclusively, synced and renamed over the old
+//! one: readers see the old or the new index, never half of one.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::collections::{HashSet, VecDeque};
+use std::fs::OpenOptions;
+use std::io::Read;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use oci_spec_types::{Descriptor, ImageIndex, MediaType};
-use oci_target::{Error, ErrorKind, Result};
+use oci_spec_types::{Descriptor, Document, ImageIndex, MediaType};
+use oci_target::{Error, ErrorKind, Limits, Result};
+
+use crate::LayoutOptions;
 
 pub(crate) const INDEX: &str = "index.json";
 const LOCK: &str = ".index.lock";
 
 fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {
-    let kind = match e.kind() {
-        std::io::ErrorKind::NotFound => ErrorKind::NotFound,
-        _ => ErrorKind::Io,
-    };
-    Error::new(kind, format!("{what} {}: {e}", path.display())).with_source(e)
+    Error::io(format_args!("{what} {}", path.display()), e)
 }
 
-/// Reads `index.json`, strictly: it must be an OCI image index.
-pub(crate) fn read(root: &Path) -> Result<ImageIndex> {
+/// Reads `index.json`, strictly: it must be an OCI image index no larger than the
+/// `index-json-bytes` limit, which is checked before the file is read whole.
+pub(crate) fn read(root: &Path, limits: &Limits) -> Result<ImageIndex> {
     let path = root.join(INDEX);
-    let bytes = std::fs::read(&path).map_err(|e| io_error("cannot read", &path, e))?;
-    let doc = ImageIndex::from_slice(bytes).map_err(|e| {
+    let file = std::fs::File::open(&path).map_err(|e| io_error("cannot read", &path, e))?;
+    let what = format_args!("{}", path.display());
+    let len = file
+        .metadata()
+        .map_err(|e| io_error("cannot read", &path, e))?
+        .len();
+    limits.check("index-json-bytes", len, what)?;
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(limits.index_json_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error("cannot read", &path, e))?;
+    limits.check("index-json-bytes", bytes.len() as u64, what)?;
+    let limit = usize::try_from(limits.index_json_bytes).unwrap_or(usize::MAX);
+    let doc = Document::<ImageIndex>::parse_with_limit("index", bytes, limit).map_err(|e| {
         Error::new(
             ErrorKind::InvalidManifest,
             format!("{} is not an image index: {e}", path.display()),
@@ -54,7 +65,7 @@ pub(crate) fn empty() -> ImageIndex {
 /// is the file replaced.
 pub(crate) fn update<T>(
     root: &Path,
-    fsync: bool,
+    options: &LayoutOptions,
     change: impl FnOnce(&mut ImageIndex) -> Result<(bool, T)>,
 ) -> Result<T> {
     let lock_path = root.join(LOCK);
@@ -67,18 +78,16 @@ pub(crate) fn update<T>(
     lock.lock()
         .map_err(|e| io_error("cannot lock", &lock_path, e))?;
     let result = (|| {
-        let mut index = read(root)?;
+        let mut index = read(root, &options.limits)?;
         let (changed, out) = change(&mut index)?;
         if changed {
-            write(root, &index, fsync)?;
+            write(root, &index, options.fsync)?;
         }
         Ok(out)
     })();
     let _ = lock.unlock();
     result
 }
-
-static TMP: AtomicU64 = AtomicU64::new(0);
 
 /// Replaces `index.json` atomically with `index`.
 pub(crate) fn write(root: &Path, index: &ImageIndex, fsync: bool) -> Result<()> {
@@ -88,32 +97,7 @@ pub(crate) fn write(root: &Path, index: &ImageIndex, fsync: bool) -> Result<()> 
             format!("cannot serialise the index: {e}"),
         )
     })?;
-    let tmp = root.join(format!(
-        ".index.json.tmp-{}-{}",
-        std::process::id(),
-        TMP.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut f = File::create(&tmp).map_err(|e| io_error("cannot create", &tmp, e))?;
-        f.write_all(doc.bytes())
-            .map_err(|e| io_error("cannot write", &tmp, e))?;
-        if fsync {
-            f.sync_all().map_err(|e| io_error("cannot sync", &tmp, e))?;
-        }
-        std::fs::rename(&tmp, root.join(INDEX))
-            .map_err(|e| io_error("cannot replace the index with", &tmp, e))?;
-        if fsync {
-            // The rename itself is durable once the directory is synced.
-            if let Ok(dir) = File::open(root) {
-                let _ = dir.sync_all();
-            }
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    oci_target::write_file_atomically(&root.join(INDEX), doc.bytes(), 0o644, fsync)
 }
 
 /// The tag an entry carries.
@@ -121,35 +105,44 @@ pub(crate) fn ref_name(d: &Descriptor) -> Option<&str> {
     d.annotation(oci_spec_types::annotations::REF_NAME)
 }
 
-/// The media type of `digest` as the index records it, searching nested indexes by reading them
-/// through `read_blob`.
+/// The descriptor `index` (or an index nested in it) records for `digest`, searching nested
+/// indexes breadth-first, each one once, as deep and as many as the limits allow. `read_blob`
+/// reads a nested index (`None` when it is not there).
+///
+/// # Errors
+///
+/// [`ErrorKind::SizeLimitExceeded`] naming `graph-depth` or `graph-nodes`; errors of
+/// `read_blob` for a nested index that is there but unreadable.
 pub(crate) fn find(
     index: &ImageIndex,
     digest: &oci_spec_types::Digest,
-    read_blob: &dyn Fn(&Descriptor) -> Option<Vec<u8>>,
-    depth: usize,
-) -> Option<Descriptor> {
-    for m in &index.manifests {
-        if &m.digest == digest {
-            return Some(Descriptor::new(
+    read_blob: &dyn Fn(&Descriptor) -> Result<Option<Vec<u8>>>,
+    limits: &Limits,
+) -> Result<Option<Descriptor>> {
+    let what = format_args!("resolving {digest} in the layout");
+    let mut seen = HashSet::new();
+    let mut queue: VecDeque<(ImageIndex, u64)> = VecDeque::from([(index.clone(), 0)]);
+    while let Some((index, depth)) = queue.pop_front() {
+        if let Some(m) = index.manifests.iter().find(|m| &m.digest == digest) {
+            return Ok(Some(Descriptor::new(
                 m.media_type.clone(),
                 m.digest.clone(),
                 m.size,
-            ));
+            )));
+        }
+        for m in index.manifests.iter().filter(|m| m.media_type.is_index()) {
+            if !seen.insert(m.digest.clone()) {
+                continue;
+            }
+            limits.check("graph-depth", depth + 1, what)?;
+            limits.check("graph-nodes", seen.len() as u64, what)?;
+            let Some(bytes) = read_blob(m)? else { continue };
+            if let Ok(doc) = ImageIndex::from_slice(bytes) {
+                queue.push_back((doc.into_parts().0, depth + 1));
+            }
         }
     }
-    if depth == 0 {
-        return None;
-    }
-    for m in index.manifests.iter().filter(|m| m.media_type.is_index()) {
-        if let Some(bytes) = read_blob(m)
-            && let Ok(doc) = ImageIndex::from_slice(bytes)
-            && let Some(found) = find(doc.value(), digest, read_blob, depth - 1)
-        {
-            return Some(found);
-        }
-    }
-    None
+    Ok(None)
 }
 
 /// The media type written inside a small JSON document, if it says one.

@@ -3,6 +3,7 @@
 mod archive;
 mod index;
 mod maintenance;
+mod paths;
 mod refname;
 mod store;
 

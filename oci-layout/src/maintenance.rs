@@ -8,17 +8,18 @@
 //! fsck reads everything: each blob's content against its name, each reference from
 //! `index.json` down against what is stored, and reports every problem it finds.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use oci_digest::{Digest, Verifier};
-use oci_spec_types::Descriptor;
+use oci_spec_types::{Descriptor, ImageIndex, MediaType};
 use oci_target::graph::Links;
-use oci_target::{Error, ErrorKind, ReadOnlyTargetExt, Result};
+use oci_target::{Error, ErrorKind, Result};
 
 use crate::OciLayout;
 use crate::index::ref_name;
+use crate::paths::{self, Found};
 
 /// How GC runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,169 +107,209 @@ pub enum Problem {
         /// Its path.
         path: PathBuf,
     },
+    /// A link, or something other than a directory or a regular file, where the layout keeps
+    /// its own directories or blobs. Never followed: reads refuse it and GC leaves it alone.
+    Unsafe {
+        /// Its path.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 fn io(what: &str, path: &std::path::Path, e: std::io::Error) -> Error {
-    Error::new(ErrorKind::Io, format!("{what} {}: {e}", path.display())).with_source(e)
+    Error::io(format_args!("{what} {}", path.display()), e)
 }
 
-/// Every blob under `blobs/`, with its path, or a stray file.
-fn list_blobs(
-    root: &std::path::Path,
-) -> Result<Vec<std::result::Result<(Digest, PathBuf), PathBuf>>> {
-    let mut out = Vec::new();
-    let blobs = root.join("blobs");
-    let Ok(algs) = std::fs::read_dir(&blobs) else {
-        return Ok(out);
-    };
-    for alg in algs {
-        let alg = alg.map_err(|e| io("cannot list", &blobs, e))?;
-        let alg_name = alg.file_name().to_string_lossy().into_owned();
-        if !alg.path().is_dir() {
-            out.push(Err(alg.path()));
-            continue;
-        }
-        for entry in std::fs::read_dir(alg.path()).map_err(|e| io("cannot list", &alg.path(), e))? {
-            let entry = entry.map_err(|e| io("cannot list", &alg.path(), e))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            match Digest::parse(&format!("{alg_name}:{name}")) {
-                Ok(d) => out.push(Ok((d, entry.path()))),
-                Err(_) => out.push(Err(entry.path())),
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn older_than(path: &std::path::Path, grace: Duration) -> bool {
-    std::fs::symlink_metadata(path)
-        .and_then(|m| m.modified())
+fn older_than(meta: &std::fs::Metadata, grace: Duration) -> bool {
+    meta.modified()
         .ok()
         .and_then(|t| SystemTime::now().duration_since(t).ok())
         .is_some_and(|age| age >= grace)
 }
 
+/// The links of a manifest blob, read and verified; `None` when it is not there.
+fn links_of(layout: &OciLayout, desc: &Descriptor) -> Result<Option<Links>> {
+    match layout.read_manifest_sync(desc)? {
+        Some(bytes) => Ok(Some(Links::parse(desc, &bytes)?)),
+        None => Ok(None),
+    }
+}
+
+/// Marks `start` and everything it reaches, breadth-first, within the node limit.
+fn mark(
+    layout: &OciLayout,
+    marked: &mut HashSet<Digest>,
+    start: Vec<Descriptor>,
+    limits: &oci_target::Limits,
+) -> Result<()> {
+    let mut queue: VecDeque<Descriptor> = start.into();
+    while let Some(d) = queue.pop_front() {
+        if !marked.insert(d.digest.clone()) {
+            continue;
+        }
+        limits.check("graph-nodes", marked.len() as u64, "gc marking")?;
+        if d.media_type.is_manifest()
+            && let Some(links) = links_of(layout, &d)?
+        {
+            queue.extend(links.successors());
+        }
+    }
+    Ok(())
+}
+
+/// GC's mark and sweep over `index`, run while the index lock is held. Returns whether the
+/// index changed, and the report.
+fn collect(layout: &OciLayout, index: &mut ImageIndex, options: GcOptions) -> Result<GcReport> {
+    let limits = layout.options().limits;
+    let root = layout.root().to_path_buf();
+    // Mark: tagged roots, then referrers of anything marked, until nothing changes.
+    let mut marked: HashSet<Digest> = HashSet::new();
+    let tagged: Vec<Descriptor> = index
+        .manifests
+        .iter()
+        .filter(|m| ref_name(m).is_some())
+        .cloned()
+        .collect();
+    mark(layout, &mut marked, tagged, &limits)?;
+    let untagged: Vec<Descriptor> = index
+        .manifests
+        .iter()
+        .filter(|m| ref_name(m).is_none())
+        .cloned()
+        .collect();
+    let mut kept_entries: HashSet<Digest> = HashSet::new();
+    loop {
+        let mut grew = Vec::new();
+        for entry in &untagged {
+            if kept_entries.contains(&entry.digest) {
+                continue;
+            }
+            let Some(links) = links_of(layout, entry)? else {
+                continue;
+            };
+            if links
+                .subject
+                .as_ref()
+                .is_some_and(|s| marked.contains(&s.digest))
+            {
+                kept_entries.insert(entry.digest.clone());
+                grew.push(entry.clone());
+            }
+        }
+        if grew.is_empty() {
+            break;
+        }
+        mark(layout, &mut marked, grew, &limits)?;
+    }
+    let found = paths::list_blobs(&root)?;
+    // A young manifest keeps its whole graph: a writer that has pushed it, or found it present
+    // and relies on it, may be about to tag it.
+    let young_manifests: Vec<Descriptor> = found
+        .iter()
+        .filter_map(|f| match f {
+            Found::Blob(d, path, meta)
+                if !marked.contains(d)
+                    && !older_than(meta, options.grace)
+                    && meta.len() <= limits.manifest_bytes =>
+            {
+                let bytes = std::fs::read(path).ok()?;
+                let media_type = crate::index::sniff_media_type(&bytes)
+                    .filter(|m| m.is_manifest())
+                    .or_else(|| {
+                        Links::parse(
+                            &Descriptor::new(MediaType::image_manifest(), d.clone(), 0),
+                            &bytes,
+                        )
+                        .ok()
+                        .filter(|l| l.config.is_some() || !l.manifests.is_empty())
+                        .map(|l| {
+                            if l.manifests.is_empty() {
+                                MediaType::image_manifest()
+                            } else {
+                                MediaType::image_index()
+                            }
+                        })
+                    })?;
+                Some(Descriptor::new(media_type, d.clone(), meta.len()))
+            }
+            _ => None,
+        })
+        .collect();
+    mark(layout, &mut marked, young_manifests, &limits)?;
+
+    let mut report = GcReport::default();
+    for f in &found {
+        if let Found::Blob(d, path, meta) = f
+            && !marked.contains(d)
+            && older_than(meta, options.grace)
+        {
+            report.blobs.push(d.clone());
+            report.bytes += meta.len();
+            if !options.dry_run {
+                std::fs::remove_file(path).map_err(|e| io("cannot remove", path, e))?;
+            }
+        }
+    }
+    let ingest = root.join(paths::INGEST);
+    if paths::check_dir(&ingest)? {
+        let listing = std::fs::read_dir(&ingest).map_err(|e| io("cannot list", &ingest, e))?;
+        for e in listing.flatten() {
+            let path = e.path();
+            // Staging files only: a link or a directory someone put there is left alone.
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if meta.is_file() && older_than(&meta, options.grace) {
+                if !options.dry_run {
+                    let _ = std::fs::remove_file(&path);
+                }
+                report.staging.push(path);
+            }
+        }
+    }
+    report.entries = untagged
+        .iter()
+        .filter(|e| !kept_entries.contains(&e.digest))
+        .map(|e| e.digest.clone())
+        .collect();
+    if !options.dry_run {
+        let drop: BTreeSet<Digest> = report.entries.iter().cloned().collect();
+        index
+            .manifests
+            .retain(|m| ref_name(m).is_some() || !drop.contains(&m.digest));
+    }
+    Ok(report)
+}
+
 impl OciLayout {
     /// Collects garbage; see the module docs for what stays.
     ///
+    /// The index lock is held from mark to sweep, so no tag can be written in between; a tag is
+    /// written only for content that is present (checked under the same lock); and a blob a
+    /// writer finds present through [`exists`](oci_target::ReadOnlyTarget::exists) is made young,
+    /// so the grace period spares it, and a young manifest keeps its graph. A copy that skips
+    /// what the layout already has and then tags it therefore never loses it to a GC running
+    /// beside it, as long as the copy takes less than the grace period.
+    ///
     /// # Errors
     ///
-    /// [`ErrorKind::Unsupported`] on a read-only layout (unless `dry_run`); errors reading the
+    /// [`ErrorKind::Unsupported`] on a read-only layout (unless `dry_run`);
+    /// [`ErrorKind::UnsafePath`] when the layout's own directories are links; errors reading the
     /// index or a reachable manifest (GC refuses to guess what a broken manifest reaches).
     pub async fn gc(&self, options: GcOptions) -> Result<GcReport> {
-        if !options.dry_run {
-            self.writable()?;
+        let me = self.clone();
+        if options.dry_run && self.is_read_only() {
+            let mut index = self.index_snapshot().await?;
+            return tokio::task::spawn_blocking(move || collect(&me, &mut index, options))
+                .await
+                .map_err(|e| Error::new(ErrorKind::Io, format!("gc failed: {e}")))?;
         }
-        let index = self.index_snapshot().await?;
-        // Mark: tagged roots, then referrers of anything marked, until nothing changes.
-        let mut marked: HashSet<Digest> = HashSet::new();
-        let mut queue: Vec<Descriptor> = index
-            .manifests
-            .iter()
-            .filter(|m| ref_name(m).is_some())
-            .cloned()
-            .collect();
-        let untagged: Vec<Descriptor> = index
-            .manifests
-            .iter()
-            .filter(|m| ref_name(m).is_none())
-            .cloned()
-            .collect();
-        let mut kept_entries: HashSet<Digest> = HashSet::new();
-        loop {
-            while let Some(d) = queue.pop() {
-                if !marked.insert(d.digest.clone()) {
-                    continue;
-                }
-                if d.media_type.is_manifest() && self.blob_path(&d.digest).exists() {
-                    let bytes = self
-                        .fetch_bytes(&d, oci_target::DEFAULT_MAX_MANIFEST_BYTES)
-                        .await?;
-                    queue.extend(Links::parse(&d, &bytes)?.successors());
-                }
-            }
-            let mut grew = false;
-            for entry in &untagged {
-                if kept_entries.contains(&entry.digest) || !self.blob_path(&entry.digest).exists() {
-                    continue;
-                }
-                let bytes = self
-                    .fetch_bytes(entry, oci_target::DEFAULT_MAX_MANIFEST_BYTES)
-                    .await?;
-                let links = Links::parse(entry, &bytes)?;
-                if links
-                    .subject
-                    .as_ref()
-                    .is_some_and(|s| marked.contains(&s.digest))
-                {
-                    kept_entries.insert(entry.digest.clone());
-                    queue.push(entry.clone());
-                    grew = true;
-                }
-            }
-            if !grew {
-                break;
-            }
-        }
-        let root = self.root().to_path_buf();
-        let grace = options.grace;
-        let (blobs, staging) = tokio::task::spawn_blocking(move || -> Result<_> {
-            let mut blobs = Vec::new();
-            for found in list_blobs(&root)? {
-                if let Ok((d, path)) = found
-                    && !marked.contains(&d)
-                    && older_than(&path, grace)
-                {
-                    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-                    blobs.push((d, path, size));
-                }
-            }
-            let mut staging = Vec::new();
-            if let Ok(entries) = std::fs::read_dir(root.join("ingest")) {
-                for e in entries.flatten() {
-                    if older_than(&e.path(), grace) {
-                        staging.push(e.path());
-                    }
-                }
-            }
-            Ok((blobs, staging))
+        self.change_index(move |index| {
+            let report = collect(&me, index, options)?;
+            Ok((!options.dry_run && !report.entries.is_empty(), report))
         })
         .await
-        .map_err(|e| Error::new(ErrorKind::Io, format!("gc failed: {e}")))??;
-        let entries: Vec<Digest> = untagged
-            .iter()
-            .filter(|e| !kept_entries.contains(&e.digest))
-            .map(|e| e.digest.clone())
-            .collect();
-        let report = GcReport {
-            bytes: blobs.iter().map(|(_, _, s)| s).sum(),
-            blobs: blobs.iter().map(|(d, _, _)| d.clone()).collect(),
-            entries: entries.clone(),
-            staging: staging.clone(),
-        };
-        if options.dry_run {
-            return Ok(report);
-        }
-        if !entries.is_empty() {
-            let drop: BTreeSet<Digest> = entries.into_iter().collect();
-            self.change_index(move |index| {
-                let before = index.manifests.len();
-                index
-                    .manifests
-                    .retain(|m| ref_name(m).is_some() || !drop.contains(&m.digest));
-                Ok((index.manifests.len() != before, ()))
-            })
-            .await?;
-        }
-        for (_, path, _) in &blobs {
-            tokio::fs::remove_file(path)
-                .await
-                .map_err(|e| io("cannot remove", path, e))?;
-        }
-        for path in &staging {
-            let _ = tokio::fs::remove_file(path).await;
-        }
-        Ok(report)
     }
 
     /// Checks every blob and every reference from `index.json` down; returns every problem found
@@ -283,11 +324,15 @@ impl OciLayout {
         let root = self.root().to_path_buf();
         let mut problems = tokio::task::spawn_blocking(move || -> Result<Vec<Problem>> {
             let mut problems = Vec::new();
-            for found in list_blobs(&root)? {
+            for found in paths::list_blobs(&root)? {
                 let (digest, path) = match found {
-                    Ok(x) => x,
-                    Err(path) => {
+                    Found::Blob(d, path, _) => (d, path),
+                    Found::Stray(path) => {
                         problems.push(Problem::StrayFile { path });
+                        continue;
+                    }
+                    Found::Unsafe(path, reason) => {
+                        problems.push(Problem::Unsafe { path, reason });
                         continue;
                     }
                 };
@@ -329,7 +374,9 @@ impl OciLayout {
                 continue;
             }
             let path = self.blob_path(&d.digest);
-            let Ok(meta) = std::fs::metadata(&path) else {
+            let Ok(Some(meta)) =
+                paths::blob_path(self.root(), &d.digest).and_then(|p| paths::blob_file(&p))
+            else {
                 problems.push(Problem::Missing {
                     digest: d.digest.clone(),
                     referenced_by: by,

@@ -11,28 +11,32 @@ use oci_digest::{Digest, Verifier, VerifyingStream};
 use oci_spec_types::{Descriptor, ImageLayout, MediaType, annotations};
 use oci_target::graph::Links;
 use oci_target::{
-    BlobStream, Capabilities, Error, ErrorKind, ReadOnlyTarget, RefKind, Result, Target, parse_ref,
+    BlobStream, Capabilities, Error, ErrorKind, Limits, ReadOnlyTarget, RefKind, Result, Target,
+    parse_ref,
 };
 
 use crate::index::{self, INDEX, ref_name};
+use crate::paths;
 use crate::refname::check_ref_name;
 
 /// How a layout is opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LayoutOptions {
-    /// fsync blobs before renaming them into place, and `index.json` after writing it. Default
-    /// off: faster, and a crash can lose only what was not yet synced, never leave a half blob.
+    /// fsync each blob and its directory before it becomes visible, and `index.json` after
+    /// writing it. Default on: a power loss never leaves a tag pointing at content that is not
+    /// on disk. Off is faster, for scratch layouts.
     pub fsync: bool,
-    /// The largest manifest read into memory. Default 4 MiB.
-    pub max_manifest_bytes: u64,
+    /// Caps on what is read from the layout: `manifest-bytes`, `index-json-bytes`,
+    /// `graph-depth` and `graph-nodes` (see [`Limits`]).
+    pub limits: Limits,
 }
 
 impl Default for LayoutOptions {
     fn default() -> Self {
         LayoutOptions {
-            fsync: false,
-            max_manifest_bytes: oci_target::DEFAULT_MAX_MANIFEST_BYTES,
+            fsync: true,
+            limits: Limits::default(),
         }
     }
 }
@@ -41,6 +45,12 @@ impl LayoutOptions {
     /// Sets `fsync`.
     pub fn with_fsync(mut self, fsync: bool) -> Self {
         self.fsync = fsync;
+        self
+    }
+
+    /// Sets the limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 }
@@ -63,11 +73,7 @@ struct Inner {
 static STAGING: AtomicU64 = AtomicU64::new(0);
 
 fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
-    let kind = match e.kind() {
-        std::io::ErrorKind::NotFound => ErrorKind::NotFound,
-        _ => ErrorKind::Io,
-    };
-    Error::new(kind, format!("{what} {}: {e}", path.display())).with_source(e)
+    Error::io(format_args!("{what} {}", path.display()), e)
 }
 
 fn join(e: tokio::task::JoinError) -> Error {
@@ -137,7 +143,7 @@ impl OciLayout {
             parsed.validate().map_err(|e| {
                 Error::new(ErrorKind::Unsupported, format!("{}: {e}", layout.display()))
             })?;
-            index::read(&r)?;
+            index::read(&r, &options.limits)?;
             Ok(())
         })
         .await
@@ -157,13 +163,19 @@ impl OciLayout {
         &self.inner.root
     }
 
-    /// Where the bytes of `digest` live.
+    /// Where the bytes of `digest` live. A path only: reads and writes go through checks that
+    /// refuse links and unverifiable algorithms.
     pub fn blob_path(&self, digest: &Digest) -> PathBuf {
         self.inner
             .root
             .join("blobs")
             .join(digest.algorithm())
             .join(digest.encoded())
+    }
+
+    /// The options the layout was opened with.
+    pub fn options(&self) -> &LayoutOptions {
+        &self.inner.options
     }
 
     pub(crate) fn writable(&self) -> Result<()> {
@@ -176,38 +188,41 @@ impl OciLayout {
         Ok(())
     }
 
-    /// The blob's path, refusing one that is a symlink leading out of the layout.
-    async fn checked_blob_path(&self, digest: &Digest) -> Result<PathBuf> {
-        let path = self.blob_path(digest);
-        let root = self.inner.root.clone();
-        let p = path.clone();
-        tokio::task::spawn_blocking(move || -> Result<PathBuf> {
-            let meta = std::fs::symlink_metadata(&p).map_err(|e| io("no such blob:", &p, e))?;
-            if meta.file_type().is_symlink() {
-                let real =
-                    std::fs::canonicalize(&p).map_err(|e| io("dangling blob link", &p, e))?;
-                let real_root =
-                    std::fs::canonicalize(&root).map_err(|e| io("cannot resolve", &root, e))?;
-                if !real.starts_with(&real_root) {
-                    return Err(Error::new(
-                        ErrorKind::InvalidDigest,
-                        format!(
-                            "{} is a symlink pointing out of the layout (to {}); refusing it",
-                            p.display(),
-                            real.display()
-                        ),
-                    ));
-                }
-            }
-            Ok(p)
-        })
-        .await
-        .map_err(join)?
+    pub(crate) fn is_read_only(&self) -> bool {
+        self.inner.read_only
+    }
+
+    /// The blob's checked path and, when it is there, its metadata.
+    ///
+    /// # Errors
+    ///
+    /// As [`paths::blob_path`] and [`paths::blob_file`].
+    fn blob(&self, digest: &Digest) -> Result<(PathBuf, Option<std::fs::Metadata>)> {
+        let path = paths::blob_path(&self.inner.root, digest)?;
+        let meta = paths::blob_file(&path)?;
+        Ok((path, meta))
+    }
+
+    /// True when the blob is there whole: a regular file of the descriptor's size. A file of
+    /// another size (a crash between create and rename on a filesystem that reorders them) counts
+    /// as absent, so the next push replaces it. A blob found is made young (its modification time
+    /// set to now) so a GC running beside a writer that relies on it spares it.
+    pub(crate) fn has_blob(&self, desc: &Descriptor) -> Result<bool> {
+        let (path, meta) = self.blob(&desc.digest)?;
+        let whole = meta.is_some_and(|m| m.len() == desc.size);
+        if whole && !self.inner.read_only {
+            let _ = std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+        }
+        Ok(whole)
     }
 
     async fn index(&self) -> Result<oci_spec_types::ImageIndex> {
         let root = self.inner.root.clone();
-        tokio::task::spawn_blocking(move || index::read(&root))
+        let limits = self.inner.options.limits;
+        tokio::task::spawn_blocking(move || index::read(&root, &limits))
             .await
             .map_err(join)?
     }
@@ -219,8 +234,8 @@ impl OciLayout {
         self.writable()?;
         let _held = self.inner.index_lock.lock().await;
         let root = self.inner.root.clone();
-        let fsync = self.inner.options.fsync;
-        tokio::task::spawn_blocking(move || index::update(&root, fsync, change))
+        let options = self.inner.options;
+        tokio::task::spawn_blocking(move || index::update(&root, &options, change))
             .await
             .map_err(join)?
     }
@@ -236,11 +251,48 @@ impl OciLayout {
         self.update_index(change).await
     }
 
+    /// Reads a manifest blob whole, on the calling thread: refused past `manifest-bytes`,
+    /// checked against `desc`'s size and digest. `None` when the blob is not there.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::SizeLimitExceeded`], [`ErrorKind::SizeMismatch`],
+    /// [`ErrorKind::DigestMismatch`], or the path checks' errors.
+    pub(crate) fn read_manifest_sync(&self, desc: &Descriptor) -> Result<Option<Vec<u8>>> {
+        let limits = &self.inner.options.limits;
+        limits.check(
+            "manifest-bytes",
+            desc.size,
+            format_args!("manifest {}", desc.digest),
+        )?;
+        let (path, meta) = self.blob(&desc.digest)?;
+        let Some(meta) = meta else { return Ok(None) };
+        if meta.len() != desc.size {
+            return Err(Error::new(
+                ErrorKind::SizeMismatch,
+                format!(
+                    "{} is {} bytes on disk, {} in its descriptor",
+                    path.display(),
+                    meta.len(),
+                    desc.size
+                ),
+            ));
+        }
+        let bytes = std::fs::read(&path).map_err(|e| io("cannot read", &path, e))?;
+        if bytes.len() as u64 != desc.size || !desc.digest.matches(&bytes) {
+            return Err(Error::new(
+                ErrorKind::DigestMismatch,
+                format!("{} does not hash to its name", path.display()),
+            ));
+        }
+        Ok(Some(bytes))
+    }
+
     async fn read_small(&self, desc: &Descriptor) -> Result<Bytes> {
         oci_target::ReadOnlyTargetExt::fetch_bytes(
             self,
             desc,
-            self.inner.options.max_manifest_bytes,
+            self.inner.options.limits.manifest_bytes,
         )
         .await
     }
@@ -250,8 +302,14 @@ impl OciLayout {
 impl ReadOnlyTarget for OciLayout {
     #[tracing::instrument(level = "debug", name = "layout.fetch", skip_all, fields(digest = %desc.digest))]
     async fn fetch(&self, desc: &Descriptor) -> Result<BlobStream> {
-        desc.digest.hash_algorithm()?;
-        let path = self.checked_blob_path(&desc.digest).await?;
+        let (path, meta) = self.blob(&desc.digest)?;
+        if meta.is_none() {
+            return Err(Error::not_found(format!(
+                "{} is not in the layout at {}",
+                desc.digest,
+                self.inner.root.display()
+            )));
+        }
         let file = std::fs::File::open(&path).map_err(|e| io("cannot open blob", &path, e))?;
         let chunks = oci_target::file_stream(file, path);
         Ok(Box::pin(VerifyingStream::new(
@@ -262,11 +320,10 @@ impl ReadOnlyTarget for OciLayout {
     }
 
     async fn exists(&self, desc: &Descriptor) -> Result<bool> {
-        match tokio::fs::metadata(self.blob_path(&desc.digest)).await {
-            Ok(m) => Ok(m.is_file()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(io("cannot check", &self.blob_path(&desc.digest), e)),
+        if desc.digest.hash_algorithm().is_err() {
+            return Ok(false);
         }
+        self.has_blob(desc)
     }
 
     async fn resolve(&self, reference: &str) -> Result<Descriptor> {
@@ -275,16 +332,17 @@ impl ReadOnlyTarget for OciLayout {
             Ok(RefKind::Digest(d)) => {
                 let root = self.inner.root.clone();
                 let me = self.clone();
-                let reader = move |m: &Descriptor| std::fs::read(me.blob_path(&m.digest)).ok();
-                if let Some(found) = index::find(&index, &d, &reader, 4) {
+                let limits = self.inner.options.limits;
+                let read = move |m: &Descriptor| me.read_manifest_sync(m);
+                if let Some(found) = index::find(&index, &d, &read, &limits)? {
                     return Ok(found);
                 }
                 // Not listed: describe the blob itself.
-                let path = self.blob_path(&d);
-                let meta = tokio::fs::metadata(&path).await.map_err(|_| {
+                let (path, meta) = self.blob(&d)?;
+                let meta = meta.ok_or_else(|| {
                     Error::not_found(format!("{d} is not in the layout at {}", root.display()))
                 })?;
-                let media_type = if meta.len() <= self.inner.options.max_manifest_bytes {
+                let media_type = if meta.len() <= limits.manifest_bytes {
                     tokio::fs::read(&path)
                         .await
                         .ok()
@@ -388,9 +446,10 @@ impl Target for OciLayout {
     async fn push(&self, desc: &Descriptor, content: BlobStream) -> Result<()> {
         self.writable()?;
         Verifier::new(&desc.digest, desc.size)?;
-        let target = self.blob_path(&desc.digest);
-        if !self.exists(desc).await? {
-            let staging_dir = self.inner.root.join("ingest");
+        let (target, _) = self.blob(&desc.digest)?;
+        if !self.has_blob(desc)? {
+            let staging_dir = self.inner.root.join(paths::INGEST);
+            paths::check_dir(&staging_dir)?;
             tokio::fs::create_dir_all(&staging_dir)
                 .await
                 .map_err(|e| io("cannot create", &staging_dir, e))?;
@@ -413,9 +472,18 @@ impl Target for OciLayout {
             tokio::fs::create_dir_all(&parent)
                 .await
                 .map_err(|e| io("cannot create", &parent, e))?;
+            paths::check_dir(&parent)?;
             if let Err(e) = tokio::fs::rename(&staging, &target).await {
                 let _ = tokio::fs::remove_file(&staging).await;
                 return Err(io("cannot move the verified blob into", &target, e));
+            }
+            if self.inner.options.fsync {
+                // The rename is durable once the blob's directory is synced.
+                let dir = parent.clone();
+                tokio::task::spawn_blocking(move || std::fs::File::open(&dir)?.sync_all())
+                    .await
+                    .map_err(join)?
+                    .map_err(|e| io("cannot sync", &parent, e))?;
             }
         }
         // A referrer is recorded in the index so its subject still finds it after reopening.
@@ -452,7 +520,16 @@ impl Target for OciLayout {
         entry.platform = desc.platform.clone();
         entry.artifact_type = desc.artifact_type.clone();
         let reference = reference.to_owned();
+        let me = self.clone();
         self.update_index(move |index| {
+            // Checked again under the lock GC holds from mark to sweep: a tag is written only
+            // for content that is there, so it never dangles.
+            if !me.has_blob(&entry)? {
+                return Err(Error::not_found(format!(
+                    "cannot tag {reference:?}: {} is no longer in the layout",
+                    entry.digest
+                )));
+            }
             index
                 .manifests
                 .retain(|m| ref_name(m) != Some(reference.as_str()));
@@ -468,7 +545,7 @@ impl Target for OciLayout {
 
     async fn delete(&self, desc: &Descriptor) -> Result<()> {
         self.writable()?;
-        let path = self.blob_path(&desc.digest);
+        let (path, _) = self.blob(&desc.digest)?;
         let digest = desc.digest.clone();
         self.update_index(move |index| {
             let before = index.manifests.len();

@@ -124,6 +124,7 @@ pub struct Error {
     message: String,
     status: Option<u16>,
     registry_errors: Vec<RegistryErrorCode>,
+    limit: Option<&'static str>,
     source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -136,13 +137,35 @@ impl Error {
             message: message.into(),
             status: None,
             registry_errors: Vec::new(),
+            limit: None,
             source: None,
         }
+    }
+
+    pub(crate) fn set_limit(&mut self, name: &'static str) {
+        self.limit = Some(name);
+    }
+
+    /// The name of the [`Limits`](crate::Limits) entry this error went past, for
+    /// [`ErrorKind::SizeLimitExceeded`] errors that come from one.
+    pub fn limit(&self) -> Option<&'static str> {
+        self.limit
     }
 
     /// [`ErrorKind::NotFound`] with `message`.
     pub fn not_found(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::NotFound, message)
+    }
+
+    /// A local I/O failure: `context` says what was being done to which path. A missing file
+    /// gives [`ErrorKind::NotFound`], anything else [`ErrorKind::Io`]; the I/O error is kept as
+    /// the source.
+    pub fn io(context: impl fmt::Display, e: std::io::Error) -> Self {
+        let kind = match e.kind() {
+            std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+            _ => ErrorKind::Io,
+        };
+        Error::new(kind, format!("{context}: {e}")).with_source(e)
     }
 
     /// [`ErrorKind::Unsupported`], naming the operation.
@@ -237,6 +260,9 @@ impl fmt::Debug for Error {
         }
         if !self.registry_errors.is_empty() {
             d.field("registry_errors", &self.registry_errors);
+        }
+        if let Some(l) = self.limit {
+            d.field("limit", &l);
         }
         if let Some(s) = &self.source {
             d.field("source", s);

@@ -73,6 +73,45 @@ pub fn open_file_stream(path: &Path) -> Result<BlobStream> {
     Ok(file_stream(file, path))
 }
 
+/// Replaces the file at `path` with `bytes`, atomically: a temporary file of an unpredictable
+/// name is created exclusively beside it (never through a link someone planted there), given
+/// `mode` at creation on Unix, written, synced when `fsync` is set, and renamed over `path`;
+/// the directory is synced after the rename when `fsync` is set. Readers see the old file or the
+/// new one, never half of one, and a failure leaves no temporary file behind.
+///
+/// # Errors
+///
+/// [`ErrorKind::Io`] naming `path` when the directory cannot be written or the rename fails.
+pub fn write_file_atomically(path: &Path, bytes: &[u8], mode: u32, fsync: bool) -> Result<()> {
+    use std::io::Write;
+    let io = |e: std::io::Error| Error::io(format!("cannot write {}", path.display()), e);
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(mode));
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut tmp = builder.tempfile_in(dir).map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    if fsync {
+        tmp.as_file().sync_all().map_err(io)?;
+    }
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    if fsync {
+        // The rename itself is durable once the directory is synced.
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

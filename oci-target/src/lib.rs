@@ -12,6 +12,7 @@ mod file;
 #[cfg_attr(docsrs, doc(cfg(feature = "files")))]
 pub mod files;
 pub mod graph;
+pub mod limits;
 mod memory;
 pub mod pack;
 pub mod progress;
@@ -20,13 +21,14 @@ mod target;
 
 pub use copy::{
     Copied, CopyGraphOptions, CopyOptions, CopyStats, ExtendedCopyOptions, MountSources, copy,
-    copy_graph, extended_copy,
+    copy_graph, extended_copy, select_platform,
 };
 pub use error::{Error, ErrorKind, RegistryErrorCode, Result};
 pub use ext::{
     DEFAULT_MAX_MANIFEST_BYTES, ReadOnlyTargetExt, TargetExt, bytes_stream, read_to_bytes,
 };
-pub use file::{file_stream, file_stream_limited, open_file_stream};
+pub use file::{file_stream, file_stream_limited, open_file_stream, write_file_atomically};
+pub use limits::{LIMIT_NAMES, Limits};
 pub use memory::MemoryStore;
 pub use progress::{ProgressEvent, ProgressSink};
 pub use tag::{RefKind, check_tag, parse_ref};

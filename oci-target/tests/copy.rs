@@ -809,3 +809,103 @@ async fn works_through_trait_objects() {
     let ro: Arc<dyn ReadOnlyTarget> = src.clone();
     assert_eq!(ro.resolve("v1").await.unwrap().digest, graph.root.digest);
 }
+
+/// Pushes an index nested `levels` deep (each index holding the next, the innermost holding one
+/// image manifest) and tags the outermost `deep`.
+async fn push_nested_indexes(store: &MemoryStore, levels: usize) -> Descriptor {
+    let config = Bytes::from_static(br#"{"architecture":"arm64","os":"linux"}"#);
+    let config_desc = describe(CONFIG, &config);
+    push(store, &config_desc, config).await;
+    let (child, bytes) = image_manifest(&config_desc, &[], None, None, &[]);
+    push(store, &child, bytes).await;
+    let mut child = child.with_platform(Platform::new("linux", "arm64"));
+    for _ in 0..levels {
+        let doc = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": INDEX,
+            "manifests": [child],
+        });
+        let bytes = Bytes::from(serde_json::to_vec(&doc).unwrap());
+        child = describe(INDEX, &bytes);
+        push(store, &child, bytes).await;
+    }
+    store.tag(&child, "deep").await.unwrap();
+    child
+}
+
+#[tokio::test]
+async fn an_index_nested_thousands_deep_is_a_typed_error_not_a_stack_overflow() {
+    let src = MemoryStore::new();
+    push_nested_indexes(&src, 5_000).await;
+
+    // The default depth limit stops the walk, with nothing tagged at the destination.
+    let dst = MemoryStore::new();
+    let err = copy(&src, "deep", &dst, "deep", &CopyOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::SizeLimitExceeded, "{err}");
+    assert_eq!(err.limit(), Some("graph-depth"));
+    assert!(err.to_string().contains("--limit graph-depth="), "{err}");
+    assert!(
+        dst.resolve("deep").await.is_err(),
+        "a tag on a partial graph"
+    );
+
+    // Platform selection walks the same nesting under the same limit.
+    let by_platform = CopyOptions::default().with_platform(Platform::new("linux", "arm64"));
+    let err = copy(&src, "deep", &MemoryStore::new(), "x", &by_platform)
+        .await
+        .unwrap_err();
+    assert_eq!(err.limit(), Some("graph-depth"), "{err}");
+
+    // Raised far enough, the same graph copies whole, on a work list rather than the stack.
+    let mut limits = oci_target::Limits::default();
+    limits.graph_depth = 10_000;
+    let graph = CopyGraphOptions::default().with_limits(limits);
+    let copied = copy(
+        &src,
+        "deep",
+        &dst,
+        "deep",
+        &CopyOptions::default().with_graph(graph.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(copied.stats.copied, 5_002);
+    assert_eq!(
+        dst.resolve("deep").await.unwrap().digest,
+        copied.root.digest
+    );
+    let picked = copy(
+        &src,
+        "deep",
+        &MemoryStore::new(),
+        "x",
+        &CopyOptions::default()
+            .with_graph(graph)
+            .with_platform(Platform::new("linux", "arm64")),
+    )
+    .await
+    .unwrap();
+    assert!(picked.root.media_type.as_str().contains("manifest"));
+}
+
+#[tokio::test]
+async fn a_graph_wider_than_the_node_budget_is_refused_before_it_is_copied() {
+    let src = MemoryStore::new();
+    build_graph(&src, 20, 5, false).await;
+    let mut limits = oci_target::Limits::default();
+    limits.graph_nodes = 50;
+    let dst = CountingTarget::new(MemoryStore::new());
+    let err = copy(
+        &src,
+        "v1",
+        &dst,
+        "v1",
+        &CopyOptions::default().with_graph(CopyGraphOptions::default().with_limits(limits)),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.limit(), Some("graph-nodes"), "{err}");
+    assert!(dst.resolve("v1").await.is_err());
+}

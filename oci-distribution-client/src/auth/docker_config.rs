@@ -21,11 +21,35 @@ use oci_target::{Error, ErrorKind, Result};
 const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
 
 /// A docker or podman credentials file, with its helpers.
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` shows the path, the registries it has entries for and the helpers it names,
+/// never an `auth`, `identitytoken` or any other value of an entry.
+#[derive(Clone)]
 pub struct DockerConfig {
     path: PathBuf,
     doc: Map<String, Value>,
     helper_dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for DockerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys = |field: &str| -> Vec<String> {
+            match self.doc.get(field) {
+                Some(Value::Object(m)) => m.keys().cloned().collect(),
+                _ => Vec::new(),
+            }
+        };
+        f.debug_struct("DockerConfig")
+            .field("path", &self.path)
+            .field("auths", &keys("auths"))
+            .field("cred_helpers", &keys("credHelpers"))
+            .field(
+                "creds_store",
+                &self.doc.get("credsStore").and_then(Value::as_str),
+            )
+            .field("helper_dir", &self.helper_dir)
+            .finish()
+    }
 }
 
 #[derive(Deserialize)]
@@ -417,42 +441,12 @@ fn entry_credential(registry: &str, entry: &Map<String, Value>) -> Result<Option
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let io = |e: std::io::Error| {
-        Error::new(
-            ErrorKind::Io,
-            format!("cannot write {}: {e}", path.display()),
-        )
-        .with_source(e)
-    };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("config.json"),
-        std::process::id()
-    ));
-    {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut f = options.open(&tmp).map_err(io)?;
-        f.write_all(bytes).map_err(io)?;
-        f.sync_all().map_err(io)?;
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
     }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e)
-    })
+    // Credentials: readable by the owner alone from the moment the file exists.
+    oci_target::write_file_atomically(path, bytes, 0o600, true)
 }
 
 #[cfg(test)]

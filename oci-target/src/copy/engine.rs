@@ -1,35 +1,76 @@
 //! The graph walk shared by every copy entry point.
+//!
+//! The walk keeps its own work list instead of recursing, so a graph nested as deep as a hostile
+//! source likes costs heap, bounded by the depth and node limits, never stack. One loop owns the
+//! state: it starts at most `concurrency` jobs at a time (a visit: does the destination have the
+//! node, and what are its children; or a transfer), and as jobs finish it schedules what they
+//! made ready. A manifest is pushed only when every child is done, so children always land
+//! before their parents.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use futures_util::future::{BoxFuture, FutureExt, try_join_all};
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesUnordered;
 use oci_digest::Digest;
 use oci_spec_types::Descriptor;
-use tokio::sync::{OnceCell, Semaphore};
 
 use super::{CopyGraphOptions, CopyStats};
 use crate::graph::{is_manifest, successors};
 use crate::progress::ProgressEvent;
 use crate::{BlobStream, Error, ErrorKind, ReadOnlyTarget, ReadOnlyTargetExt, Result, Target};
 
-/// The outcome of one node, shared by everyone who needs it.
-type NodeCell = Arc<OnceCell<Result<()>>>;
-
-/// One copy's state: the nodes seen (so each moves once), the transfer limit and the counts.
+/// One copy's state across calls: what is done (so each node moves once), and the counts.
 pub(crate) struct Engine<'a> {
     src: &'a dyn ReadOnlyTarget,
     dst: &'a dyn Target,
     opts: &'a CopyGraphOptions,
-    permits: Semaphore,
-    nodes: Mutex<HashMap<Digest, NodeCell>>,
+    done: Mutex<HashSet<Digest>>,
     copied: AtomicU64,
     skipped: AtomicU64,
     mounted: AtomicU64,
     bytes: AtomicU64,
 }
+
+/// What a visit found out about a node.
+enum Visit {
+    /// The destination has it (and it is not being repaired).
+    Skip,
+    /// A blob to transfer.
+    Blob,
+    /// A manifest: its bytes, its children, and whether it must be pushed once they are done
+    /// (false when repairing a manifest the destination already has).
+    Manifest {
+        bytes: Bytes,
+        children: Vec<Descriptor>,
+        push: bool,
+    },
+}
+
+/// A node of this walk that is not finished yet.
+struct Node {
+    desc: Descriptor,
+    depth: u64,
+    /// Manifests waiting for this node.
+    parents: Vec<Digest>,
+    /// Children not finished yet.
+    pending: usize,
+    /// What to do once `pending` is zero: push these bytes (`Some`) or nothing more (`None`).
+    push: Option<Bytes>,
+    visited: bool,
+}
+
+enum Job {
+    Visit(Descriptor),
+    Blob(Descriptor),
+    Manifest(Descriptor, Bytes),
+    Finish(Descriptor),
+}
+
+type JobFuture<'s> = BoxFuture<'s, (Digest, Result<Option<Visit>>)>;
 
 impl<'a> Engine<'a> {
     pub(crate) fn new(
@@ -41,8 +82,7 @@ impl<'a> Engine<'a> {
             src,
             dst,
             opts,
-            permits: Semaphore::new(opts.concurrency.max(1)),
-            nodes: Mutex::new(HashMap::new()),
+            done: Mutex::new(HashSet::new()),
             copied: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
             mounted: AtomicU64::new(0),
@@ -59,18 +99,200 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// Copies `desc` and everything below it. Every caller asking for the same digest during
-    /// this copy shares one transfer.
+    fn is_done(&self, digest: &Digest) -> bool {
+        self.done
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(digest)
+    }
+
+    fn done_count(&self) -> usize {
+        self.done.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Copies each of `roots` and everything below them, at most `concurrency` jobs at a time.
+    /// Nodes an earlier call of this engine finished are not visited again.
     ///
-    /// The first caller runs the transfer; the others wait for its outcome. If the first
-    /// caller's future is dropped, a waiting one takes over.
-    pub(crate) fn node<'s>(&'s self, desc: &Descriptor) -> BoxFuture<'s, Result<()>> {
-        let cell = {
-            let mut nodes = self.nodes.lock().unwrap_or_else(|e| e.into_inner());
-            nodes.entry(desc.digest.clone()).or_default().clone()
+    /// # Errors
+    ///
+    /// The first error of any job; [`ErrorKind::SizeLimitExceeded`] naming `graph-depth` or
+    /// `graph-nodes` when the graph is deeper or larger than the limits allow.
+    pub(crate) async fn copy_roots(&self, roots: &[Descriptor]) -> Result<()> {
+        let mut walk = Walk {
+            nodes: HashMap::new(),
+            visits: VecDeque::new(),
+            ready: VecDeque::new(),
         };
-        let desc = desc.clone();
-        async move { cell.get_or_init(|| self.copy_node(desc)).await.clone() }.boxed()
+        for root in roots {
+            self.add(&mut walk, root, 0, None)?;
+        }
+        let limit = self.opts.concurrency.max(1);
+        let mut running: FuturesUnordered<JobFuture<'_>> = FuturesUnordered::new();
+        loop {
+            while running.len() < limit {
+                // Finishing work first frees memory and unblocks parents; visits widen the walk.
+                let Some(job) = walk.ready.pop_front().or_else(|| walk.visits.pop_front()) else {
+                    break;
+                };
+                running.push(self.run(job));
+            }
+            let Some((digest, outcome)) = running.next().await else {
+                break;
+            };
+            match outcome? {
+                Some(visit) => self.visited(&mut walk, &digest, visit)?,
+                None => self.finished(&mut walk, &digest),
+            }
+        }
+        if let Some(stuck) = walk.nodes.values().next() {
+            // Only a store that serves content under a digest it does not hash to could make
+            // a node wait on itself; every fetch is verified, so this is a defect, not input.
+            return Err(Error::new(
+                ErrorKind::InvalidManifest,
+                format!(
+                    "the graph under {} refers back to itself",
+                    stuck.desc.digest
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Adds `desc` to the walk below `parent`, unless it is done or already in the walk.
+    fn add(
+        &self,
+        walk: &mut Walk,
+        desc: &Descriptor,
+        depth: u64,
+        parent: Option<&Digest>,
+    ) -> Result<()> {
+        if self.is_done(&desc.digest) {
+            return Ok(());
+        }
+        if let Some(node) = walk.nodes.get_mut(&desc.digest) {
+            if let Some(p) = parent {
+                node.parents.push(p.clone());
+                walk.nodes
+                    .get_mut(p)
+                    .expect("a parent is in the walk")
+                    .pending += 1;
+            }
+            return Ok(());
+        }
+        let limits = &self.opts.limits;
+        limits.check(
+            "graph-depth",
+            depth,
+            format_args!("copy of {}", desc.digest),
+        )?;
+        let count = (walk.nodes.len() + self.done_count() + 1) as u64;
+        limits.check(
+            "graph-nodes",
+            count,
+            format_args!("copy of {}", desc.digest),
+        )?;
+        walk.nodes.insert(
+            desc.digest.clone(),
+            Node {
+                desc: desc.clone(),
+                depth,
+                parents: parent.into_iter().cloned().collect(),
+                pending: 0,
+                push: None,
+                visited: false,
+            },
+        );
+        if let Some(p) = parent {
+            walk.nodes
+                .get_mut(p)
+                .expect("a parent is in the walk")
+                .pending += 1;
+        }
+        walk.visits.push_back(Job::Visit(desc.clone()));
+        Ok(())
+    }
+
+    /// Acts on what a visit found.
+    fn visited(&self, walk: &mut Walk, digest: &Digest, visit: Visit) -> Result<()> {
+        let node = walk
+            .nodes
+            .get_mut(digest)
+            .expect("a visited node is in the walk");
+        node.visited = true;
+        let desc = node.desc.clone();
+        let depth = node.depth;
+        match visit {
+            Visit::Skip => walk.ready.push_back(Job::Finish(desc)),
+            Visit::Blob => walk.ready.push_back(Job::Blob(desc)),
+            Visit::Manifest {
+                bytes,
+                children,
+                push,
+            } => {
+                if push {
+                    node.push = Some(bytes);
+                }
+                for child in &children {
+                    self.add(walk, child, depth + 1, Some(digest))?;
+                }
+                self.schedule_if_ready(walk, digest);
+            }
+        }
+        Ok(())
+    }
+
+    /// Schedules a visited manifest whose children are all finished.
+    fn schedule_if_ready(&self, walk: &mut Walk, digest: &Digest) {
+        let node = walk.nodes.get_mut(digest).expect("a node is in the walk");
+        if !node.visited || node.pending > 0 {
+            return;
+        }
+        let job = match node.push.take() {
+            Some(bytes) => Job::Manifest(node.desc.clone(), bytes),
+            None => Job::Finish(node.desc.clone()),
+        };
+        walk.ready.push_back(job);
+    }
+
+    /// Records a finished node and wakes the parents it was the last child of.
+    fn finished(&self, walk: &mut Walk, digest: &Digest) {
+        self.done
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(digest.clone());
+        let Some(node) = walk.nodes.remove(digest) else {
+            return;
+        };
+        for parent in node.parents {
+            if let Some(p) = walk.nodes.get_mut(&parent) {
+                p.pending -= 1;
+            }
+            self.schedule_if_ready(walk, &parent);
+        }
+    }
+
+    fn run(&self, job: Job) -> JobFuture<'_> {
+        Box::pin(async move {
+            let (desc, result) = match job {
+                Job::Visit(desc) => {
+                    let r = self.visit(&desc).await.map(Some);
+                    (desc, r)
+                }
+                Job::Blob(desc) => {
+                    let r = self.copy_blob(&desc).await.map(|()| None);
+                    (desc, r)
+                }
+                Job::Manifest(desc, bytes) => {
+                    let r = self.push_manifest(&desc, bytes).await.map(|()| None);
+                    (desc, r)
+                }
+                Job::Finish(desc) => (desc, Ok(None)),
+            };
+            if let Err(error) = &result {
+                self.emit(ProgressEvent::Failed { desc: &desc, error });
+            }
+            (desc.digest, result)
+        })
     }
 
     fn emit(&self, event: ProgressEvent<'_>) {
@@ -79,34 +301,27 @@ impl<'a> Engine<'a> {
         }
     }
 
-    #[tracing::instrument(level = "debug", name = "copy.node", skip_all, fields(digest = %desc.digest, media_type = %desc.media_type, size = desc.size))]
-    async fn copy_node(&self, desc: Descriptor) -> Result<()> {
-        let result = self.copy_node_inner(&desc).await;
-        if let Err(error) = &result {
-            self.emit(ProgressEvent::Failed { desc: &desc, error });
-        }
-        result
-    }
-
-    async fn copy_node_inner(&self, desc: &Descriptor) -> Result<()> {
+    #[tracing::instrument(level = "debug", name = "copy.visit", skip_all, fields(digest = %desc.digest, media_type = %desc.media_type, size = desc.size))]
+    async fn visit(&self, desc: &Descriptor) -> Result<Visit> {
         let manifest = is_manifest(&desc.media_type);
         let exists = self.dst.exists(desc).await?;
         if exists && !(manifest && self.opts.repair) {
             self.skip(desc);
-            return Ok(());
+            return Ok(Visit::Skip);
         }
         if !manifest {
-            return self.copy_blob(desc).await;
+            return Ok(Visit::Blob);
         }
-
         let bytes = self.fetch_manifest(desc, exists).await?;
         let children = successors(desc, &bytes)?;
-        try_join_all(children.iter().map(|c| self.node(c))).await?;
         if exists {
             self.skip(desc);
-            return Ok(());
         }
-        self.push_manifest(desc, bytes).await
+        Ok(Visit::Manifest {
+            bytes,
+            children,
+            push: !exists,
+        })
     }
 
     fn skip(&self, desc: &Descriptor) {
@@ -116,8 +331,7 @@ impl<'a> Engine<'a> {
     }
 
     async fn fetch_manifest(&self, desc: &Descriptor, in_dst: bool) -> Result<Bytes> {
-        let max = self.opts.max_manifest_bytes;
-        let _permit = self.permits.acquire().await.map_err(closed)?;
+        let max = self.opts.limits.manifest_bytes;
         if in_dst {
             // Repairing: the destination's copy is as good as the source's and closer.
             if let Ok(bytes) = self.dst.fetch_bytes(desc, max).await {
@@ -128,7 +342,6 @@ impl<'a> Engine<'a> {
     }
 
     async fn push_manifest(&self, desc: &Descriptor, bytes: Bytes) -> Result<()> {
-        let _permit = self.permits.acquire().await.map_err(closed)?;
         self.emit(ProgressEvent::Started { desc });
         let len = bytes.len() as u64;
         self.dst.push(desc, crate::bytes_stream(bytes)).await?;
@@ -139,7 +352,7 @@ impl<'a> Engine<'a> {
         if self.opts.verify {
             let back = self
                 .dst
-                .fetch_bytes(desc, self.opts.max_manifest_bytes)
+                .fetch_bytes(desc, self.opts.limits.manifest_bytes)
                 .await?;
             if !desc.digest.matches(&back) {
                 return Err(Error::new(
@@ -156,7 +369,6 @@ impl<'a> Engine<'a> {
     }
 
     async fn copy_blob(&self, desc: &Descriptor) -> Result<()> {
-        let _permit = self.permits.acquire().await.map_err(closed)?;
         if let Some(sources) = &self.opts.mount_from {
             for from in sources(desc) {
                 match self.dst.mount(desc, &from).await {
@@ -197,6 +409,9 @@ impl<'a> Engine<'a> {
     }
 }
 
-fn closed(_: tokio::sync::AcquireError) -> Error {
-    Error::new(ErrorKind::Cancelled, "the copy was shut down")
+/// The state of one [`Engine::copy_roots`] call.
+struct Walk {
+    nodes: HashMap<Digest, Node>,
+    visits: VecDeque<Job>,
+    ready: VecDeque<Job>,
 }

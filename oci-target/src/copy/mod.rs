@@ -15,7 +15,6 @@ mod options;
 
 use std::collections::HashSet;
 
-use futures_util::future::try_join_all;
 use oci_digest::Digest;
 use oci_spec_types::{Descriptor, MediaType, Platform};
 use serde::Deserialize;
@@ -24,7 +23,7 @@ pub use options::{CopyGraphOptions, CopyOptions, ExtendedCopyOptions, MountSourc
 
 use crate::graph::{Links, is_index, is_manifest};
 use crate::tag::{RefKind, parse_ref};
-use crate::{Error, ErrorKind, ReadOnlyTarget, ReadOnlyTargetExt, Result, Target};
+use crate::{Error, ErrorKind, Limits, ReadOnlyTarget, ReadOnlyTargetExt, Result, Target};
 use engine::Engine;
 
 /// What a copy did.
@@ -68,9 +67,9 @@ pub async fn copy(
     dst_ref: &str,
     options: &CopyOptions,
 ) -> Result<Copied> {
-    let root = resolve_root(src, src_ref, options.platform.as_ref()).await?;
+    let root = resolve_root(src, src_ref, options).await?;
     let engine = Engine::new(src, dst, &options.graph);
-    engine.node(&root).await?;
+    engine.copy_roots(std::slice::from_ref(&root)).await?;
     tag_root(dst, &root, dst_ref).await?;
     Ok(Copied {
         root,
@@ -90,7 +89,7 @@ pub async fn copy_graph(
     options: &CopyGraphOptions,
 ) -> Result<CopyStats> {
     let engine = Engine::new(src, dst, options);
-    engine.node(root).await?;
+    engine.copy_roots(std::slice::from_ref(root)).await?;
     Ok(engine.stats())
 }
 
@@ -111,9 +110,10 @@ pub async fn extended_copy(
     dst_ref: &str,
     options: &ExtendedCopyOptions,
 ) -> Result<Copied> {
-    let root = resolve_root(src, src_ref, options.copy.platform.as_ref()).await?;
+    let root = resolve_root(src, src_ref, &options.copy).await?;
     let engine = Engine::new(src, dst, &options.copy.graph);
-    engine.node(&root).await?;
+    engine.copy_roots(std::slice::from_ref(&root)).await?;
+    let limits = &options.copy.graph.limits;
 
     let src_tags: HashSet<String> = if options.cosign_tags {
         match src.tags().await {
@@ -136,6 +136,11 @@ pub async fn extended_copy(
     let mut attachment_tags: Vec<(Descriptor, String)> = Vec::new();
     let mut depth = 0usize;
     while !frontier.is_empty() && options.depth.is_none_or(|max| depth < max) {
+        limits.check(
+            "graph-depth",
+            depth as u64 + 1,
+            format_args!("referrers of {}", root.digest),
+        )?;
         let mut next = Vec::new();
         for subject in &frontier {
             let found = match src.referrers(subject, server_filter).await {
@@ -159,7 +164,12 @@ pub async fn extended_copy(
                 attachment_tags.push((desc, tag));
             }
         }
-        try_join_all(next.iter().map(|r| engine.node(r))).await?;
+        limits.check(
+            "graph-nodes",
+            seen.len() as u64,
+            format_args!("referrers of {}", root.digest),
+        )?;
+        engine.copy_roots(&next).await?;
         frontier = next;
         depth += 1;
     }
@@ -193,21 +203,28 @@ async fn tag_root(dst: &dyn Target, root: &Descriptor, dst_ref: &str) -> Result<
 async fn resolve_root(
     src: &dyn ReadOnlyTarget,
     src_ref: &str,
-    platform: Option<&Platform>,
+    options: &CopyOptions,
 ) -> Result<Descriptor> {
     let root = src.resolve(src_ref).await?;
-    let Some(want) = platform else {
+    let Some(want) = &options.platform else {
         return Ok(root);
     };
-    select_platform(src, root, want, src_ref).await
+    select_platform(src, root, want, src_ref, &options.graph.limits).await
 }
 
-/// Picks the manifest for `want` under `root`, following nested indexes.
-async fn select_platform(
+/// Picks the manifest for `want` under `root`, following nested indexes as deep as the
+/// `graph-depth` limit allows.
+///
+/// # Errors
+///
+/// [`ErrorKind::NotFound`] when no manifest matches; [`ErrorKind::SizeLimitExceeded`] naming
+/// `graph-depth` for indexes nested deeper than it; errors of the store.
+pub async fn select_platform(
     src: &dyn ReadOnlyTarget,
     root: Descriptor,
     want: &Platform,
     src_ref: &str,
+    limits: &Limits,
 ) -> Result<Descriptor> {
     let no_match = || {
         Error::not_found(format!(
@@ -221,14 +238,20 @@ async fn select_platform(
         ))
     };
     let mut node = root;
-    // Bounded: a hostile index could nest indexes without end.
-    for _ in 0..8 {
+    let mut depth = 0u64;
+    loop {
+        limits.check(
+            "graph-depth",
+            depth,
+            format_args!("platform selection in {src_ref}"),
+        )?;
+        depth += 1;
         if node.platform.is_some() && !is_index(&node.media_type) {
             // Chosen from an index by its platform: the index is authoritative.
             return Ok(node);
         }
         if is_index(&node.media_type) {
-            let bytes = src.fetch_manifest(&node).await?;
+            let bytes = src.fetch_bytes(&node, limits.manifest_bytes).await?;
             let links = Links::parse(&node, &bytes)?;
             node = links
                 .manifests
@@ -244,10 +267,10 @@ async fn select_platform(
             return Err(no_match());
         }
         // An image manifest: its config says its platform.
-        let bytes = src.fetch_manifest(&node).await?;
+        let bytes = src.fetch_bytes(&node, limits.manifest_bytes).await?;
         let links = Links::parse(&node, &bytes)?;
         let config = links.config.ok_or_else(no_match)?;
-        let config_bytes = src.fetch_manifest(&config).await?;
+        let config_bytes = src.fetch_bytes(&config, limits.manifest_bytes).await?;
         let found: ConfigPlatform = serde_json::from_slice(&config_bytes).map_err(|e| {
             Error::new(
                 ErrorKind::InvalidManifest,
@@ -262,7 +285,6 @@ async fn select_platform(
             Err(no_match())
         };
     }
-    Err(no_match())
 }
 
 #[derive(Deserialize)]

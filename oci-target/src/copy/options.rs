@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use oci_spec_types::{Descriptor, MediaType, Platform};
 
-use crate::DEFAULT_MAX_MANIFEST_BYTES;
+use crate::Limits;
 use crate::progress::{ProgressSink, SharedProgress};
 
 /// Chooses the repositories of the destination's registry a blob could be mounted from.
@@ -17,8 +17,9 @@ pub type MountSources = Arc<dyn Fn(&Descriptor) -> Vec<String> + Send + Sync>;
 pub struct CopyGraphOptions {
     /// How many transfers run at once (at least 1). Default 4.
     pub concurrency: usize,
-    /// The largest manifest read into memory. Default 4 MiB.
-    pub max_manifest_bytes: u64,
+    /// Caps on what is read from the source: `manifest-bytes` for each manifest, `graph-depth`
+    /// and `graph-nodes` for the walk (see [`Limits`]).
+    pub limits: Limits,
     /// Walk into manifests the destination already has, copying whatever of their children it
     /// lacks. Recovers an interrupted copy of an index, at the cost of reading every manifest.
     pub repair: bool,
@@ -34,7 +35,7 @@ impl Default for CopyGraphOptions {
     fn default() -> Self {
         CopyGraphOptions {
             concurrency: 4,
-            max_manifest_bytes: DEFAULT_MAX_MANIFEST_BYTES,
+            limits: Limits::default(),
             repair: false,
             verify: false,
             progress: None,
@@ -47,7 +48,7 @@ impl fmt::Debug for CopyGraphOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CopyGraphOptions")
             .field("concurrency", &self.concurrency)
-            .field("max_manifest_bytes", &self.max_manifest_bytes)
+            .field("limits", &self.limits)
             .field("repair", &self.repair)
             .field("verify", &self.verify)
             .field("progress", &self.progress.is_some())
@@ -63,9 +64,15 @@ impl CopyGraphOptions {
         self
     }
 
-    /// Sets `max_manifest_bytes`.
+    /// Sets the `manifest-bytes` limit.
     pub fn with_max_manifest_bytes(mut self, max: u64) -> Self {
-        self.max_manifest_bytes = max;
+        self.limits.manifest_bytes = max;
+        self
+    }
+
+    /// Sets the limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -127,7 +134,8 @@ impl CopyOptions {
 pub struct ExtendedCopyOptions {
     /// How the root is copied.
     pub copy: CopyOptions,
-    /// How many levels of referrers to follow (referrers of referrers, …). `None`: all.
+    /// How many levels of referrers to follow (referrers of referrers, …). `None`: as many as
+    /// the `graph-depth` limit allows.
     pub depth: Option<usize>,
     /// Copy only referrers of these artifact types (all when empty).
     pub artifact_types: Vec<MediaType>,
