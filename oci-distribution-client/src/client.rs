@@ -192,7 +192,10 @@ impl Client {
         let mut scopes = Scopes::none();
         scopes.add("registry:catalog:*");
         let what = format!("list repositories of {registry}");
-        let pages: Vec<Page> = paginate(&self.inner, &what, &registry, &scopes, url).await?;
+        let pages: Vec<Page> = paginate(&self.inner, &what, &registry, &scopes, url, |p: &Page| {
+            p.repositories.len()
+        })
+        .await?;
         Ok(pages.into_iter().flat_map(|p| p.repositories).collect())
     }
 }

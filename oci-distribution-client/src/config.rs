@@ -4,6 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use oci_target::Limits;
+
 use crate::auth::{Anonymous, CredentialProvider};
 
 /// Receives the text of registry warnings.
@@ -84,8 +86,9 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// Where credentials come from.
     pub credentials: Arc<dyn CredentialProvider>,
-    /// The largest manifest read into memory. Default 4 MiB.
-    pub max_manifest_bytes: u64,
+    /// Caps on what is read from registries and token servers (see [`Limits`]): manifest,
+    /// token, error-body and listing sizes, redirects, upload recoveries.
+    pub limits: Limits,
     /// Blobs up to this size are buffered and uploaded in one PUT that can be retried; larger
     /// ones stream. Default 8 MiB.
     pub buffered_upload_max: u64,
@@ -104,10 +107,6 @@ pub struct ClientConfig {
     /// Send every request through this proxy (`http://host:port`). Without it, the standard
     /// `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` variables apply.
     pub proxy: Option<String>,
-    /// Redirects followed for one request. Default 10.
-    pub max_redirects: usize,
-    /// Pages read from one listing (tags, catalog, referrers) before giving up. Default 1,000.
-    pub max_pages: usize,
 }
 
 impl Default for ClientConfig {
@@ -122,15 +121,13 @@ impl Default for ClientConfig {
             read_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             credentials: Arc::new(Anonymous),
-            max_manifest_bytes: oci_target::DEFAULT_MAX_MANIFEST_BYTES,
+            limits: Limits::default(),
             buffered_upload_max: 8 << 20,
             chunk_size: None,
             parallel_download: None,
             on_warning: None,
             single_post_upload: false,
             proxy: None,
-            max_redirects: 10,
-            max_pages: 1000,
         }
     }
 }
@@ -147,7 +144,7 @@ impl fmt::Debug for ClientConfig {
             .field("read_timeout", &self.read_timeout)
             .field("retry", &self.retry)
             .field("credentials", &self.credentials)
-            .field("max_manifest_bytes", &self.max_manifest_bytes)
+            .field("limits", &self.limits)
             .field("buffered_upload_max", &self.buffered_upload_max)
             .field("chunk_size", &self.chunk_size)
             .finish_non_exhaustive()
@@ -240,15 +237,21 @@ impl ClientConfig {
         self
     }
 
-    /// Sets the manifest cap.
+    /// Sets the `manifest-bytes` limit.
     pub fn with_max_manifest_bytes(mut self, bytes: u64) -> Self {
-        self.max_manifest_bytes = bytes;
+        self.limits.manifest_bytes = bytes;
         self
     }
 
-    /// Sets the page cap of listings.
-    pub fn with_max_pages(mut self, pages: usize) -> Self {
-        self.max_pages = pages.max(1);
+    /// Sets the `listing-pages` limit.
+    pub fn with_max_pages(mut self, pages: u64) -> Self {
+        self.limits.listing_pages = pages.max(1);
+        self
+    }
+
+    /// Sets the limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 

@@ -3,8 +3,10 @@
 use oci_target::{Error, ErrorKind, RegistryErrorCode};
 use serde::Deserialize;
 
-/// How much of an error body is read.
-const MAX_ERROR_BODY: usize = 64 * 1024;
+/// How much of an error body is read, as the client's `error-body-bytes` limit says: every
+/// response [`Inner::send`](crate::http::Inner::send) returns carries it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ErrorBodyLimit(pub(crate) u64);
 
 #[derive(Deserialize)]
 struct Body {
@@ -57,15 +59,20 @@ fn kind_of(status: u16, codes: &[RegistryErrorCode]) -> ErrorKind {
 /// operation on which reference failed.
 pub(crate) async fn from_response(what: &str, response: reqwest::Response) -> Error {
     let status = response.status().as_u16();
+    let max = response
+        .extensions()
+        .get::<ErrorBodyLimit>()
+        .map_or(oci_target::Limits::default().error_body_bytes, |l| l.0);
+    let max = usize::try_from(max).unwrap_or(usize::MAX);
     let mut body = Vec::new();
     let mut response = response;
-    while body.len() < MAX_ERROR_BODY {
+    while body.len() < max {
         match response.chunk().await {
             Ok(Some(chunk)) => body.extend_from_slice(&chunk),
             _ => break,
         }
     }
-    body.truncate(MAX_ERROR_BODY);
+    body.truncate(max);
     from_parts(what, status, &body)
 }
 
@@ -103,8 +110,26 @@ pub(crate) fn transport(what: &str, err: reqwest::Error) -> Error {
     } else {
         ErrorKind::Transport
     };
-    // reqwest's Display includes the URL; ours never carry secrets (tokens go in headers).
-    Error::new(kind, format!("{what}: {err}")).with_source(err)
+    // The URL, if any, without its query (presigned signatures, upload state) or password.
+    let url = err.url().map(crate::http::redact);
+    let err = err.without_url();
+    let mut message = format!("{what}: {}", innermost(&err));
+    if let Some(u) = url {
+        message.push_str(&format!(" ({u})"));
+    }
+    Error::new(kind, message).with_source(err)
+}
+
+/// The deepest cause of an error, which says what actually failed (connection refused, reset,
+/// a certificate refused) rather than "error sending request".
+fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        last = e.to_string();
+        source = e.source();
+    }
+    last
 }
 
 #[cfg(test)]

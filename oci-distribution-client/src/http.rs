@@ -119,23 +119,29 @@ impl Inner {
         })
     }
 
-    /// May we follow to `url`? HTTPS anywhere, plain HTTP only to hosts marked for it.
-    fn check_scheme(&self, url: &Url, what: &str) -> Result<()> {
-        let host = url.host_str().unwrap_or_default();
-        let host_port = match url.port() {
+    /// May a redirect from `from` go to `to`? To HTTPS always. To plain HTTP from plain HTTP
+    /// (a registry the caller marked for plain HTTP handing blobs to object storage beside it,
+    /// as distribution on S3 or MinIO does): nothing is downgraded, and the registry's
+    /// `Authorization` never goes to another origin. From HTTPS to plain HTTP only when the
+    /// caller marked that host too: an HTTPS registry never silently downgrades.
+    fn check_redirect(&self, from: &Url, to: &Url, what: &str) -> Result<()> {
+        if redirect_allowed(&self.config, from, to) {
+            return Ok(());
+        }
+        let host = to.host_str().unwrap_or_default();
+        let host_port = match to.port() {
             Some(p) => format!("{host}:{p}"),
             None => host.to_owned(),
         };
-        match url.scheme() {
-            "https" => Ok(()),
-            "http" if self.config.is_plain_http(&host_port) => Ok(()),
-            other => Err(Error::new(
-                ErrorKind::Transport,
-                format!(
-                    "{what}: refusing to follow to {other}://{host_port}, which is not marked for plain HTTP"
-                ),
-            )),
-        }
+        Err(Error::new(
+            ErrorKind::Transport,
+            format!(
+                "{what}: refusing a redirect from {} to {}://{host_port}: HTTPS is never \
+                 downgraded to a host not marked for plain HTTP",
+                from.scheme(),
+                to.scheme()
+            ),
+        ))
     }
 
     /// Sends `call`, authenticating, retrying and following redirects; returns the final
@@ -145,7 +151,7 @@ impl Inner {
         let retry = self.config.retry;
         let mut attempt = 0u32;
         let mut answered_challenge = false;
-        let mut redirects = 0usize;
+        let mut redirects = 0u64;
         let mut url = call.url.clone();
         loop {
             let body = match &mut call.body {
@@ -180,7 +186,12 @@ impl Inner {
             let started = std::time::Instant::now();
             let outcome = request.send().await;
             let response = match outcome {
-                Ok(r) => r,
+                Ok(mut r) => {
+                    r.extensions_mut().insert(crate::errors::ErrorBodyLimit(
+                        self.config.limits.error_body_bytes,
+                    ));
+                    r
+                }
                 Err(e) => {
                     let passing = e.is_connect() || e.is_timeout() || e.is_request();
                     if passing && call.body.resendable() && attempt < retry.max_retries {
@@ -278,16 +289,10 @@ impl Inner {
                     .and_then(|l| url.join(l).ok())
             {
                 redirects += 1;
-                if redirects > self.config.max_redirects {
-                    return Err(Error::new(
-                        ErrorKind::Transport,
-                        format!(
-                            "{}: more than {} redirects",
-                            call.what, self.config.max_redirects
-                        ),
-                    ));
-                }
-                self.check_scheme(&next, call.what)?;
+                self.config
+                    .limits
+                    .check("redirects", redirects, call.what)?;
+                self.check_redirect(&url, &next, call.what)?;
                 if !same_origin(&next, call.registry) {
                     // Nothing of ours goes to another host: no Authorization, no cookies.
                     call.headers.remove(AUTHORIZATION);
@@ -312,6 +317,20 @@ impl Inner {
                 }
             }
         }
+    }
+}
+
+/// The rule of [`Inner::check_redirect`].
+fn redirect_allowed(config: &ClientConfig, from: &Url, to: &Url) -> bool {
+    let host = to.host_str().unwrap_or_default();
+    let host_port = match to.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_owned(),
+    };
+    match (from.scheme(), to.scheme()) {
+        (_, "https") | ("http", "http") => true,
+        (_, "http") => config.is_plain_http(&host_port),
+        _ => false,
     }
 }
 
@@ -369,6 +388,42 @@ mod tests {
         );
         assert_eq!(warning_text(r#"199 - "misc""#), None);
         assert_eq!(warning_text("299 - unquoted"), None);
+    }
+
+    #[test]
+    fn redirects_never_downgrade_https() {
+        let inner = |plain: &[&str]| {
+            let mut config = ClientConfig::default();
+            for p in plain {
+                config = config.with_plain_http(*p);
+            }
+            config
+        };
+        let check = |config: &ClientConfig, from: &str, to: &str| {
+            redirect_allowed(config, &Url::parse(from).unwrap(), &Url::parse(to).unwrap())
+        };
+        let none = inner(&[]);
+        assert!(check(
+            &none,
+            "https://r.example/v2/",
+            "https://s3.example/b?sig=1"
+        ));
+        assert!(check(
+            &none,
+            "http://127.0.0.1:5000/v2/",
+            "http://127.0.0.1:9000/b"
+        ));
+        assert!(!check(
+            &none,
+            "https://r.example/v2/",
+            "http://s3.example:8080/b"
+        ));
+        assert!(!check(&none, "https://r.example/v2/", "ftp://s3.example/b"));
+        assert!(check(
+            &inner(&["s3.example:8080"]),
+            "https://r.example/v2/",
+            "http://s3.example:8080/b"
+        ));
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Paginated listings: tags, catalog, referrers.
 //!
 //! Pages follow the `Link: <url>; rel="next"` header. A next page must be on the registry's own
-//! host, and a registry that never stops paginating is cut off after a page cap.
+//! host. Pages, bytes and entries across all pages of one listing are held to the client's
+//! limits, and a page that links back to one already read ends the listing.
+
+use std::collections::HashSet;
 
 use reqwest::header::LINK;
 use reqwest::{Method, Url};
@@ -10,27 +13,83 @@ use serde::de::DeserializeOwned;
 use crate::auth::Scopes;
 use crate::errors::from_response;
 use crate::http::{Call, Inner, same_origin};
-use oci_target::{Error, ErrorKind, Result};
+use oci_target::{Error, ErrorKind, Limits, Result};
 
-/// Reads every page of a listing starting at `url`.
+/// What one listing may still read: pages, bytes and items across all its pages, within the
+/// client's limits; and the pages already read, so a `Link` back to one of them ends the listing.
+pub(crate) struct Budget<'a> {
+    limits: &'a Limits,
+    what: &'a str,
+    pages: u64,
+    bytes: u64,
+    items: u64,
+    seen: HashSet<String>,
+}
+
+impl<'a> Budget<'a> {
+    pub(crate) fn new(limits: &'a Limits, what: &'a str) -> Self {
+        Budget {
+            limits,
+            what,
+            pages: 0,
+            bytes: 0,
+            items: 0,
+            seen: HashSet::new(),
+        }
+    }
+
+    /// Counts a request for the page at `url`. `false` when that page was read before: the
+    /// listing has come round and ends.
+    ///
+    /// # Errors
+    ///
+    /// `listing-pages` exceeded.
+    pub(crate) fn page(&mut self, url: &Url) -> Result<bool> {
+        if !self.seen.insert(url.as_str().to_owned()) {
+            tracing::debug!(
+                what = self.what,
+                "a page links back to one already read; the listing ends"
+            );
+            return Ok(false);
+        }
+        self.pages += 1;
+        self.limits.check("listing-pages", self.pages, self.what)?;
+        Ok(true)
+    }
+
+    /// How many bytes the next page may have.
+    pub(crate) fn bytes_left(&self) -> u64 {
+        self.limits.listing_bytes.saturating_sub(self.bytes)
+    }
+
+    /// Counts a page of `bytes` bytes and `items` entries.
+    ///
+    /// # Errors
+    ///
+    /// `listing-bytes` or `listing-items` exceeded.
+    pub(crate) fn add(&mut self, bytes: usize, items: usize) -> Result<()> {
+        self.bytes += bytes as u64;
+        self.items += items as u64;
+        self.limits.check("listing-bytes", self.bytes, self.what)?;
+        self.limits.check("listing-items", self.items, self.what)
+    }
+}
+
+/// Reads every page of a listing starting at `url`; `items` counts the entries of a page.
 pub(crate) async fn paginate<T: DeserializeOwned>(
     inner: &Inner,
     what: &str,
     registry: &str,
     scopes: &Scopes,
     first: Url,
+    items: impl Fn(&T) -> usize,
 ) -> Result<Vec<T>> {
     let mut pages = Vec::new();
+    let mut budget = Budget::new(&inner.config.limits, what);
     let mut next = Some(first);
     while let Some(url) = next.take() {
-        if pages.len() >= inner.config.max_pages {
-            return Err(Error::new(
-                ErrorKind::SizeLimitExceeded,
-                format!(
-                    "{what}: more than {} pages; giving up",
-                    inner.config.max_pages
-                ),
-            ));
+        if !budget.page(&url)? {
+            break;
         }
         let response = inner
             .send(Call::new(what, registry, scopes, Method::GET, url.clone()))
@@ -40,13 +99,15 @@ pub(crate) async fn paginate<T: DeserializeOwned>(
         }
         next = next_page(&response, &url, registry, what)?;
         let body =
-            crate::repository::read_capped(response, inner.config.max_manifest_bytes, what).await?;
+            crate::repository::read_limited(response, "listing-bytes", budget.bytes_left(), what)
+                .await?;
         let page: T = serde_json::from_slice(&body).map_err(|e| {
             Error::new(
                 ErrorKind::Transport,
                 format!("{what}: the registry sent a malformed page: {e}"),
             )
         })?;
+        budget.add(body.len(), items(&page))?;
         pages.push(page);
     }
     Ok(pages)

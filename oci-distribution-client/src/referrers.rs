@@ -130,17 +130,12 @@ impl Repository {
         let mut out = Vec::new();
         let mut next = Some(url);
         let mut pages = 0usize;
+        let mut budget = crate::listing::Budget::new(&self.inner.config.limits, &what);
         while let Some(url) = next.take() {
-            pages += 1;
-            if pages > self.inner.config.max_pages {
-                return Err(Error::new(
-                    ErrorKind::SizeLimitExceeded,
-                    format!(
-                        "{what}: more than {} pages; giving up",
-                        self.inner.config.max_pages
-                    ),
-                ));
+            if !budget.page(&url)? {
+                break;
             }
+            pages += 1;
             let response = self
                 .inner
                 .send(
@@ -165,9 +160,10 @@ impl Repository {
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.split(',').any(|f| f.trim() == "artifactType"));
             next = crate::listing::next_page(&response, &url, &self.registry, &what)?;
-            let body = crate::repository::read_capped(
+            let body = crate::repository::read_limited(
                 response,
-                self.inner.config.max_manifest_bytes,
+                "listing-bytes",
+                budget.bytes_left(),
                 &what,
             )
             .await?;
@@ -177,6 +173,7 @@ impl Repository {
                     format!("{what}: the answer is not an index: {e}"),
                 )
             })?;
+            budget.add(body.len(), page.manifests.len())?;
             let mut manifests = page.manifests;
             if let Some(t) = artifact_type
                 && !filtered

@@ -124,7 +124,7 @@ impl Repository {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = read_capped(response, self.inner.config.max_manifest_bytes, &what).await?;
+        let body = read_capped(response, self.inner.config.limits.manifest_bytes, &what).await?;
         let algorithm = requested
             .as_ref()
             .or(served_digest.as_ref())
@@ -174,12 +174,12 @@ impl Repository {
     }
 
     async fn fetch_manifest_desc(&self, desc: &Descriptor) -> Result<BlobStream> {
-        if desc.size > self.inner.config.max_manifest_bytes {
+        if desc.size > self.inner.config.limits.manifest_bytes {
             return Err(Error::new(
                 ErrorKind::SizeLimitExceeded,
                 format!(
                     "manifest {} is {} bytes, over the limit of {} bytes",
-                    desc.digest, desc.size, self.inner.config.max_manifest_bytes
+                    desc.digest, desc.size, self.inner.config.limits.manifest_bytes
                 ),
             ));
         }
@@ -206,12 +206,12 @@ impl Repository {
         reference: &str,
     ) -> Result<()> {
         let what = self.what("push manifest", reference);
-        if desc.size > self.inner.config.max_manifest_bytes {
+        if desc.size > self.inner.config.limits.manifest_bytes {
             return Err(Error::new(
                 ErrorKind::SizeLimitExceeded,
                 format!(
                     "{what}: {} bytes, over the limit of {} bytes",
-                    desc.size, self.inner.config.max_manifest_bytes
+                    desc.size, self.inner.config.limits.manifest_bytes
                 ),
             ));
         }
@@ -290,12 +290,28 @@ impl Repository {
 /// Reads a response body whole, refusing more than `max` bytes (by `Content-Length` up front,
 /// and by counting as it arrives).
 pub(crate) async fn read_capped(response: Response, max: u64, what: &str) -> Result<Bytes> {
+    read_limited(response, "manifest-bytes", max, what).await
+}
+
+/// Reads a response body whole, refusing more than `max` bytes (the value of the limit called
+/// `limit`) before more is read: by its `Content-Length` when it gives one, else as it streams.
+///
+/// # Errors
+///
+/// [`ErrorKind::SizeLimitExceeded`] naming the limit; transport errors.
+pub(crate) async fn read_limited(
+    response: Response,
+    limit: &'static str,
+    max: u64,
+    what: &str,
+) -> Result<Bytes> {
     if let Some(len) = content_length(&response)
         && len > max
     {
-        return Err(Error::new(
-            ErrorKind::SizeLimitExceeded,
-            format!("{what}: {len} bytes, over the limit of {max} bytes"),
+        return Err(Error::limit_exceeded(
+            limit,
+            max,
+            format_args!("{what} ({len} bytes)"),
         ));
     }
     let mut buf = BytesMut::new();
@@ -303,10 +319,7 @@ pub(crate) async fn read_capped(response: Response, max: u64, what: &str) -> Res
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| crate::errors::transport(what, e))?;
         if buf.len() as u64 + chunk.len() as u64 > max {
-            return Err(Error::new(
-                ErrorKind::SizeLimitExceeded,
-                format!("{what}: more than the limit of {max} bytes"),
-            ));
+            return Err(Error::limit_exceeded(limit, max, what));
         }
         buf.extend_from_slice(&chunk);
     }
@@ -435,8 +448,15 @@ impl ReadOnlyTarget for Repository {
         let what = format!("list tags of {}/{}", self.registry, self.name);
         let mut url = self.url("tags/list")?;
         url.set_query(Some("n=1000"));
-        let pages: Vec<Page> =
-            crate::listing::paginate(&self.inner, &what, &self.registry, &self.pull, url).await?;
+        let pages: Vec<Page> = crate::listing::paginate(
+            &self.inner,
+            &what,
+            &self.registry,
+            &self.pull,
+            url,
+            |p: &Page| p.tags.as_ref().map_or(0, Vec::len),
+        )
+        .await?;
         let mut tags: Vec<String> = pages
             .into_iter()
             .flat_map(|p| p.tags.unwrap_or_default())

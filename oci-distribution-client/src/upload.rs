@@ -261,6 +261,8 @@ async fn chunked(
     let mut offset = 0u64;
     let mut buf = BytesMut::with_capacity(chunk.min(desc.size as usize));
     let mut done = false;
+    let mut recoveries = 0u64;
+    let mut last_refused: Option<u64> = None;
     while !done {
         done = fill(&mut buf, &mut stream, chunk).await?;
         if buf.is_empty() {
@@ -278,7 +280,23 @@ async fn chunked(
             }
             StatusCode::RANGE_NOT_SATISFIABLE => {
                 // Ask where the registry is, and resend from there if it's within this chunk.
+                // Each recovery must move the upload on, and there are only so many.
+                recoveries += 1;
+                repo.inner
+                    .config
+                    .limits
+                    .check("upload-recoveries", recoveries, what)?;
                 let have = status(repo, what, &url).await?;
+                if last_refused.is_some_and(|before| have <= before) {
+                    return Err(Error::new(
+                        ErrorKind::Transport,
+                        format!(
+                            "{what}: the registry refused the chunk at {offset} again without \
+                             taking any more of the upload (it holds {have} bytes)"
+                        ),
+                    ));
+                }
+                last_refused = Some(have);
                 if have < offset || have > end + 1 {
                     return Err(Error::new(
                         ErrorKind::Transport,
@@ -422,7 +440,15 @@ async fn status(repo: &Repository, what: &str, url: &Url) -> Result<u64> {
                 format!("{what}: malformed upload Range {range:?}"),
             )
         })?;
-    Ok(if range == "0-0" { 0 } else { end + 1 })
+    if range == "0-0" {
+        return Ok(0);
+    }
+    end.checked_add(1).ok_or_else(|| {
+        Error::new(
+            ErrorKind::Transport,
+            format!("{what}: the upload Range {range:?} ends past the largest size"),
+        )
+    })
 }
 
 /// Abandons an upload session (best effort).

@@ -500,6 +500,58 @@ mod tests {
         assert!(!err.to_string().contains("!!!") || err.kind() == ErrorKind::Unauthorized);
     }
 
+    #[test]
+    fn debug_shows_no_secret_nor_does_anything_that_holds_it() {
+        let dir = temp_dir("debug");
+        let path = dir.join("config.json");
+        std::fs::write(
+            &path,
+            r#"{"auths":{"r.example":{"auth":"YWxpY2U6czNjcmV0","identitytoken":"refresh-me"}},
+                "credHelpers":{"h.example":"pass"}}"#,
+        )
+        .unwrap();
+        let config = DockerConfig::load(&path).unwrap();
+        let client_config = crate::ClientConfig::default().with_credentials(config.clone());
+        let client = crate::Client::new(client_config.clone()).unwrap();
+        let repo = client.repository("r.example", "a/b").unwrap();
+        for shown in [
+            format!("{config:?}"),
+            format!("{client_config:?}"),
+            format!("{client:?}"),
+            format!("{repo:?}"),
+        ] {
+            for secret in ["YWxpY2U6czNjcmV0", "s3cret", "refresh-me"] {
+                assert!(!shown.contains(secret), "{secret} shown in {shown}");
+            }
+        }
+        assert!(format!("{config:?}").contains("r.example"));
+    }
+
+    #[tokio::test]
+    async fn a_planted_link_at_a_temporary_name_cannot_take_the_credentials() {
+        let dir = temp_dir("planted");
+        let path = dir.join("config.json");
+        let elsewhere = dir.join("elsewhere");
+        std::fs::write(&elsewhere, b"").unwrap();
+        // The names of the old scheme, planted in advance.
+        for name in [
+            ".config.json.tmp",
+            &format!(".config.json.tmp-{}", std::process::id()),
+        ] {
+            std::os::unix::fs::symlink(&elsewhere, dir.join(name)).unwrap();
+        }
+        let mut config = DockerConfig::load(&path).unwrap();
+        config
+            .login("r.example", &Credential::basic("u", "secret-password"))
+            .await
+            .unwrap();
+        assert!(std::fs::read(&elsewhere).unwrap().is_empty());
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&path).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600, "credentials readable by others");
+    }
+
     #[tokio::test]
     async fn login_and_logout_rewrite_the_file_keeping_other_fields() {
         let dir = temp_dir("login");

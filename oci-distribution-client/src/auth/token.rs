@@ -98,10 +98,13 @@ pub(crate) async fn fetch(
         )
         .with_status(status.as_u16()));
     }
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| token_transport(realm, e))?;
+    let body = crate::repository::read_limited(
+        response,
+        "token-bytes",
+        config.limits.token_bytes,
+        &format!("the answer of the token server {realm}"),
+    )
+    .await?;
     let answer: Answer = serde_json::from_slice(&body).map_err(|e| {
         Error::new(
             ErrorKind::Unauthorized,
