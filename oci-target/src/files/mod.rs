@@ -362,6 +362,9 @@ pub struct PullFilesOptions {
     pub concurrency: usize,
     /// Receives progress events.
     pub progress: Option<SharedProgress>,
+    /// Caps on what a directory's archive may unpack to (`unpacked-bytes`,
+    /// `unpacked-entries`, `expansion-ratio`) and on the manifest and platform walk.
+    pub limits: crate::Limits,
 }
 
 impl std::fmt::Debug for PullFilesOptions {
@@ -371,11 +374,18 @@ impl std::fmt::Debug for PullFilesOptions {
             .field("platform", &self.platform)
             .field("concurrency", &self.concurrency)
             .field("progress", &self.progress.is_some())
+            .field("limits", &self.limits)
             .finish()
     }
 }
 
 impl PullFilesOptions {
+    /// Sets the limits.
+    pub fn with_limits(mut self, limits: crate::Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Replaces what is there.
     pub fn with_overwrite(mut self, overwrite: bool) -> Self {
         self.overwrite = overwrite;
@@ -462,7 +472,9 @@ pub async fn pull_files(
                 ));
             }
         };
-        bytes = source.fetch_manifest(&chosen).await?;
+        bytes = source
+            .fetch_bytes(&chosen, options.limits.manifest_bytes)
+            .await?;
         desc = chosen;
     }
     let manifest = ImageManifest::from_slice(bytes)?.into_parts().0;
@@ -587,6 +599,7 @@ async fn pull_layer(
     drop(out);
 
     let overwrite = options.overwrite;
+    let limits = options.limits;
     let final_dest = dest.clone();
     blocking(move || {
         let existing = std::fs::symlink_metadata(&final_dest).ok();
@@ -605,6 +618,7 @@ async fn pull_layer(
                 staging.path(),
                 &relative,
                 tar_digest.as_ref(),
+                &limits,
             )?;
             remove_existing(&final_dest, existing)?;
             std::fs::rename(&unpacked, &final_dest)?;

@@ -165,8 +165,16 @@ pub(crate) fn unpack(
     staging: &Path,
     title: &Path,
     tar_digest: Option<&Digest>,
+    limits: &crate::Limits,
 ) -> Result<PathBuf> {
     let file = File::open(archive).map_err(io_context(archive, "open"))?;
+    let archive_len = file
+        .metadata()
+        .map_err(io_context(archive, "read"))?
+        .len()
+        .max(1);
+    let mut unpacked_bytes = 0u64;
+    let mut unpacked_entries = 0u64;
     let algorithm = match tar_digest {
         Some(d) => d.hash_algorithm()?,
         None => Algorithm::Sha256,
@@ -198,6 +206,15 @@ pub(crate) fn unpack(
         };
         let inside = inside.to_path_buf();
         let kind = entry.header().entry_type();
+        // Held to the limits before anything of this entry is written.
+        let what = format_args!("unpacking {:?}", title.display());
+        unpacked_entries += 1;
+        limits.check("unpacked-entries", unpacked_entries, what)?;
+        unpacked_bytes = unpacked_bytes.saturating_add(entry.size());
+        limits.check("unpacked-bytes", unpacked_bytes, what)?;
+        if unpacked_bytes > crate::limits::EXPANSION_GRACE_BYTES {
+            limits.check("expansion-ratio", unpacked_bytes / archive_len, what)?;
+        }
         let mut hard_link_source = None;
         match kind {
             tar::EntryType::Regular
@@ -259,6 +276,8 @@ pub(crate) fn unpack(
             None => entry.unpack(&dest).map(|_| ()),
         };
         written.map_err(|e| Error::from(e).context(format!("cannot unpack {name:?}")))?;
+        normalise_mode(&dest, kind, entry.header().mode().unwrap_or(0o644))
+            .map_err(|e| Error::from(e).context(format!("cannot set the mode of {name:?}")))?;
     }
     let rest = tar.into_inner();
     // The digest covers the whole tar stream, end-of-archive padding included.
@@ -283,6 +302,27 @@ pub(crate) fn unpack(
             ErrorKind::InvalidInput,
             format!("the archive has no directory {:?}", title.display()),
         ))
+    }
+}
+
+/// Whatever mode the archive says, a directory gets 0755 and a file 0755 when any execute bit
+/// was set, else 0644: no setuid, setgid, sticky or world-writable bits from content.
+fn normalise_mode(path: &Path, kind: tar::EntryType, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let normal = match kind {
+            tar::EntryType::Directory => 0o755,
+            tar::EntryType::Symlink => return Ok(()),
+            _ if mode & 0o111 != 0 => 0o755,
+            _ => 0o644,
+        };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(normal))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, kind, mode);
+        Ok(())
     }
 }
 
@@ -331,6 +371,7 @@ mod tests {
             &staging,
             Path::new("data"),
             Some(&one.tar_digest),
+            &crate::Limits::default(),
         )
         .unwrap();
         assert_eq!(std::fs::read(root.join("a.txt")).unwrap(), b"alpha");
@@ -357,6 +398,7 @@ mod tests {
             &staging,
             Path::new("data"),
             Some(&oci_digest::sha256(b"something else")),
+            &crate::Limits::default(),
         )
         .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::DigestMismatch);
@@ -444,7 +486,14 @@ mod tests {
             let outer = tempfile::tempdir().unwrap();
             let staging = outer.path().join("staging");
             std::fs::create_dir(&staging).unwrap();
-            let err = unpack(archive.path(), &staging, Path::new("data"), None).unwrap_err();
+            let err = unpack(
+                archive.path(),
+                &staging,
+                Path::new("data"),
+                None,
+                &crate::Limits::default(),
+            )
+            .unwrap_err();
             assert_eq!(err.kind(), kind, "{what}: {err}");
             let names: Vec<_> = std::fs::read_dir(outer.path())
                 .unwrap()
@@ -456,5 +505,106 @@ mod tests {
                 "{what}: nothing beside the staging dir"
             );
         }
+    }
+
+    /// A tar.gz of `entries` (name, mode, content), made with the tar crate's builder.
+    fn archive_of(entries: &[(&str, u32, &[u8])]) -> tempfile::NamedTempFile {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let gz = flate2::write::GzEncoder::new(file.reopen().unwrap(), Compression::best());
+        let mut b = tar::Builder::new(gz);
+        for (name, mode, data) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(if name.ends_with('/') {
+                tar::EntryType::Directory
+            } else {
+                tar::EntryType::Regular
+            });
+            h.set_size(data.len() as u64);
+            h.set_mode(*mode);
+            h.set_cksum();
+            b.append_data(&mut h, name, *data).unwrap();
+        }
+        b.into_inner().unwrap().finish().unwrap();
+        file
+    }
+
+    #[test]
+    fn unpacking_stops_at_its_byte_entry_and_ratio_limits() {
+        let zeros = vec![0u8; 80 << 20];
+        let bomb = archive_of(&[("data/", 0o755, b""), ("data/zeros", 0o644, &zeros)]);
+        let packed = std::fs::metadata(bomb.path()).unwrap().len();
+        assert!(packed < 1 << 20, "the bomb is {packed} bytes");
+        let many: Vec<(String, Vec<u8>)> =
+            (0..50).map(|i| (format!("data/f{i}"), vec![1u8])).collect();
+        let mut entries: Vec<(&str, u32, &[u8])> = vec![("data/", 0o755, b"")];
+        entries.extend(many.iter().map(|(n, d)| (n.as_str(), 0o644, d.as_slice())));
+        let crowd = archive_of(&entries);
+
+        let few_entries = crate::Limits {
+            unpacked_entries: 20,
+            ..Default::default()
+        };
+        let few_bytes = crate::Limits {
+            unpacked_bytes: 1 << 20,
+            ..Default::default()
+        };
+        for (archive, limits, name) in [
+            (&bomb, crate::Limits::default(), "expansion-ratio"),
+            (&bomb, few_bytes, "unpacked-bytes"),
+            (&crowd, few_entries, "unpacked-entries"),
+        ] {
+            let outer = tempfile::tempdir().unwrap();
+            let staging = outer.path().join("staging");
+            std::fs::create_dir(&staging).unwrap();
+            let err =
+                unpack(archive.path(), &staging, Path::new("data"), None, &limits).unwrap_err();
+            assert_eq!(err.limit(), Some(name), "{err}");
+            let written: u64 = walk(&staging)
+                .iter()
+                .map(|p| p.metadata().unwrap().len())
+                .sum();
+            assert!(written < 1 << 20, "{name}: {written} bytes written");
+        }
+    }
+
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn modes_are_normalised_whatever_the_archive_says() {
+        use std::os::unix::fs::PermissionsExt;
+        let archive = archive_of(&[
+            ("data/", 0o777, b""),
+            ("data/open", 0o777, b"x"),
+            ("data/shared", 0o666, b"y"),
+            ("data/setuid", 0o4755, b"z"),
+        ]);
+        let outer = tempfile::tempdir().unwrap();
+        let staging = outer.path().join("staging");
+        std::fs::create_dir(&staging).unwrap();
+        let root = unpack(
+            archive.path(),
+            &staging,
+            Path::new("data"),
+            None,
+            &crate::Limits::default(),
+        )
+        .unwrap();
+        let mode = |p: &Path| p.metadata().unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode(&root), 0o755);
+        assert_eq!(mode(&root.join("open")), 0o755);
+        assert_eq!(mode(&root.join("shared")), 0o644);
+        assert_eq!(mode(&root.join("setuid")), 0o755);
     }
 }
