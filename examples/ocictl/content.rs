@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::progress::{self, Verb};
 use crate::target::{Access, Opened, client, open, open_read, stat_blob};
+use crate::text::out;
 use crate::{Common, print_json};
 
 fn descriptor_json(desc: &Descriptor) -> serde_json::Value {
@@ -147,8 +148,8 @@ pub(crate) async fn manifest(common: &Common, command: ManifestCommand) -> Resul
                 let shown = tags
                     .first()
                     .map_or_else(|| opened.show(desc.digest.as_str()), |t| opened.show(t));
-                println!("Pushed {shown}");
-                println!("Digest: {}", desc.digest);
+                out!("Pushed {shown}");
+                out!("Digest: {}", desc.digest);
             }
             Ok(())
         }
@@ -156,7 +157,7 @@ pub(crate) async fn manifest(common: &Common, command: ManifestCommand) -> Resul
             let opened = open(common, &target, oci_layout, Access::Write).await?;
             let desc = opened.resolve().await?;
             opened.target.delete(&desc).await?;
-            println!("Deleted {}", opened.show(desc.digest.as_str()));
+            out!("Deleted {}", opened.show(desc.digest.as_str()));
             Ok(())
         }
     }
@@ -260,7 +261,7 @@ pub(crate) async fn blob(common: &Common, command: BlobCommand) -> Result<()> {
             tokio::io::AsyncWriteExt::flush(&mut file).await?;
             drop(file);
             staged.persist(&output).map_err(|e| Error::from(e.error))?;
-            println!("Downloaded {} to {}", desc.digest, output.display());
+            out!("Downloaded {} to {}", desc.digest, output.display());
             Ok(())
         }
         BlobCommand::Push {
@@ -289,8 +290,8 @@ pub(crate) async fn blob(common: &Common, command: BlobCommand) -> Result<()> {
             if common.json() {
                 print_json(&descriptor_json(&desc));
             } else {
-                println!("Pushed {}", opened.show(desc.digest.as_str()));
-                println!("Digest: {}", desc.digest);
+                out!("Pushed {}", opened.show(desc.digest.as_str()));
+                out!("Digest: {}", desc.digest);
             }
             Ok(())
         }
@@ -299,7 +300,7 @@ pub(crate) async fn blob(common: &Common, command: BlobCommand) -> Result<()> {
             let digest = blob_digest(&opened)?;
             let desc = stat_blob(&opened, &digest).await?;
             opened.target.delete(&desc).await?;
-            println!("Deleted {}", opened.show(desc.digest.as_str()));
+            out!("Deleted {}", opened.show(desc.digest.as_str()));
             Ok(())
         }
     }
@@ -332,9 +333,9 @@ pub(crate) async fn tag(common: &Common, args: TagArgs) -> Result<()> {
     let desc = opened.resolve().await?;
     for t in &args.tags {
         opened.target.tag(&desc, t).await?;
-        println!("Tagged {}", opened.show(t));
+        out!("Tagged {}", opened.show(t));
     }
-    println!("Digest: {}", desc.digest);
+    out!("Digest: {}", desc.digest);
     Ok(())
 }
 
@@ -362,9 +363,9 @@ pub(crate) async fn resolve(common: &Common, args: ResolveArgs) -> Result<()> {
     if common.json() {
         print_json(&descriptor_json(&desc));
     } else if args.full_reference {
-        println!("{}", opened.show(desc.digest.as_str()));
+        out!("{}", opened.show(desc.digest.as_str()));
     } else {
-        println!("{}", desc.digest);
+        out!("{}", desc.digest);
     }
     Ok(())
 }
@@ -406,7 +407,7 @@ pub(crate) async fn repo(common: &Common, command: RepoCommand) -> Result<()> {
         print_json(&json!(names));
     } else {
         for n in names {
-            println!("{n}");
+            out!("{n}");
         }
     }
     Ok(())

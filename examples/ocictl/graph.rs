@@ -1,5 +1,7 @@
 //! `discover` and `cp`: walking and copying graphs.
 
+use std::collections::HashSet;
+
 use oci_spec_types::{Descriptor, ImageIndex, MediaType, Platform};
 use oci_target::{
     CopyGraphOptions, CopyOptions, Error, ErrorKind, ExtendedCopyOptions, ReadOnlyTargetExt,
@@ -9,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::progress::{self, Verb};
 use crate::target::{Access, Opened, open, open_read};
+use crate::text::out;
 use crate::{Common, Format, print_json};
 
 /// For an index, the manifest for `platform`; anything else is returned as it is.
@@ -50,29 +53,44 @@ struct Node {
     children: Vec<Node>,
 }
 
+/// What a discovery has seen, and how far it may go.
+struct Walk {
+    limits: oci_target::Limits,
+    seen: HashSet<oci_digest::Digest>,
+}
+
+/// The referrers of `subject` at `level`, and theirs in turn: as deep as `depth_left` asks and
+/// the `graph-depth` limit allows, each node once, within the `graph-nodes` limit.
 async fn referrers_tree(
     opened: &Opened,
     subject: &Descriptor,
     artifact_type: Option<&MediaType>,
     depth_left: Option<usize>,
-    seen: &mut Vec<oci_digest::Digest>,
+    level: u64,
+    walk: &mut Walk,
 ) -> Result<Vec<Node>> {
     if depth_left == Some(0) {
         return Ok(Vec::new());
     }
     let mut nodes = Vec::new();
     let found = opened.target.referrers(subject, artifact_type).await?;
+    let what = format_args!("referrers of {}", subject.digest);
+    if !found.is_empty() {
+        walk.limits.check("graph-depth", level, what)?;
+    }
     for desc in found {
-        if seen.contains(&desc.digest) {
+        if !walk.seen.insert(desc.digest.clone()) {
             continue;
         }
-        seen.push(desc.digest.clone());
+        walk.limits
+            .check("graph-nodes", walk.seen.len() as u64, what)?;
         let children = Box::pin(referrers_tree(
             opened,
             &desc,
             None,
             depth_left.map(|d| d - 1),
-            seen,
+            level + 1,
+            walk,
         ))
         .await?;
         nodes.push(Node { desc, children });
@@ -104,9 +122,9 @@ fn print_tree(nodes: &[Node], prefix: &str) {
             .artifact_type
             .as_ref()
             .map_or("(no artifact type)", |t| t.as_str());
-        println!("{prefix}{branch}{kind}");
+        out!("{prefix}{branch}{kind}");
         let inner = format!("{prefix}{carry}");
-        println!("{inner}└── {}", node.desc.digest);
+        out!("{inner}└── {}", node.desc.digest);
         print_tree(&node.children, &format!("{inner}    "));
     }
 }
@@ -119,8 +137,11 @@ pub(crate) async fn discover(common: &Common, args: DiscoverArgs) -> Result<()> 
         .as_deref()
         .map(MediaType::parse)
         .transpose()?;
-    let mut seen = vec![subject.digest.clone()];
-    let tree = referrers_tree(&opened, &subject, filter.as_ref(), args.depth, &mut seen).await?;
+    let mut walk = Walk {
+        limits: common.limits()?,
+        seen: HashSet::from([subject.digest.clone()]),
+    };
+    let tree = referrers_tree(&opened, &subject, filter.as_ref(), args.depth, 1, &mut walk).await?;
     let shown = opened.show(subject.digest.as_str());
     match common.format {
         Some(Format::Json) => print_json(&json!({
@@ -141,11 +162,11 @@ pub(crate) async fn discover(common: &Common, args: DiscoverArgs) -> Result<()> 
             let mut lines = Vec::new();
             flat(&tree, &mut lines);
             for l in lines {
-                println!("{l}");
+                out!("{l}");
             }
         }
         Some(Format::Tree) | None => {
-            println!("{shown}");
+            out!("{shown}");
             print_tree(&tree, "");
         }
     }
@@ -179,7 +200,9 @@ pub(crate) async fn copy(common: &Common, args: CopyArgs) -> Result<()> {
     let dst = open(common, &args.destination, args.to_oci_layout, Access::Write).await?;
     let dst_ref = dst.reference.clone().unwrap_or_else(|| src_ref.clone());
 
-    let mut graph = CopyGraphOptions::default().with_concurrency(common.concurrency);
+    let mut graph = CopyGraphOptions::default()
+        .with_concurrency(common.concurrency)
+        .with_limits(common.limits()?);
     if let Some(sink) = progress::sink(Verb::Copy, common.quiet()) {
         graph.progress = Some(sink);
     }
@@ -220,8 +243,8 @@ pub(crate) async fn copy(common: &Common, args: CopyArgs) -> Result<()> {
             "bytes": copied.stats.bytes,
         }));
     } else {
-        println!("Copied {} => {}", src.show(&src_ref), dst.show(&dst_ref));
-        println!("Digest: {}", copied.root.digest);
+        out!("Copied {} => {}", src.show(&src_ref), dst.show(&dst_ref));
+        out!("Digest: {}", copied.root.digest);
     }
     Ok(())
 }

@@ -4,10 +4,14 @@
 
 mod content;
 mod graph;
+mod layout;
 mod progress;
 mod registry;
 mod target;
+mod text;
 mod transfer;
+
+use text::err;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -73,6 +77,15 @@ pub(crate) struct Common {
     /// No progress output
     #[arg(long, global = true)]
     pub(crate) no_progress: bool,
+    /// Raise or lower one of the limits on untrusted input, as NAME=VALUE (K, M, G, T suffixes);
+    /// repeatable. Names: manifest-bytes, index-json-bytes, token-bytes, error-body-bytes,
+    /// listing-bytes, listing-items, listing-pages, graph-depth, graph-nodes, redirects,
+    /// upload-recoveries, unpacked-bytes, unpacked-entries, expansion-ratio
+    #[arg(long = "limit", global = true, value_name = "NAME=VALUE")]
+    pub(crate) limits: Vec<String>,
+    /// Do not fsync what is written to a layout (faster; a power loss may lose recent writes)
+    #[arg(long, global = true)]
+    pub(crate) no_fsync: bool,
 }
 
 impl Common {
@@ -82,6 +95,22 @@ impl Common {
             self.password.as_deref(),
             self.password_stdin,
         )
+    }
+
+    /// The limits, defaults changed by `--limit`.
+    pub(crate) fn limits(&self) -> Result<oci_target::Limits> {
+        let mut limits = oci_target::Limits::default();
+        for assignment in &self.limits {
+            limits.set_from_str(assignment)?;
+        }
+        Ok(limits)
+    }
+
+    /// The options layouts are opened with.
+    pub(crate) fn layout_options(&self) -> Result<oci_layout::LayoutOptions> {
+        Ok(oci_layout::LayoutOptions::default()
+            .with_limits(self.limits()?)
+            .with_fsync(!self.no_fsync))
     }
 
     pub(crate) fn json(&self) -> bool {
@@ -133,6 +162,9 @@ enum Command {
     Logout(registry::LogoutArgs),
     /// Find out by trying what a registry supports
     Probe(registry::ProbeArgs),
+    /// Maintain an OCI image layout: collect garbage, check every blob
+    #[command(subcommand)]
+    Layout(layout::LayoutCommand),
 }
 
 fn exit_code(error: &Error) -> u8 {
@@ -165,6 +197,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Login(args) => registry::login(common, args).await,
         Command::Logout(args) => registry::logout(common, args).await,
         Command::Probe(args) => registry::probe(common, args).await,
+        Command::Layout(cmd) => layout::run(common, cmd).await,
     }
 }
 
@@ -176,19 +209,17 @@ fn main() -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("Error: cannot start the async runtime: {e}");
+            err!("Error: cannot start the async runtime: {e}");
             return ExitCode::from(1);
         }
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let mut line = e.to_string().replace('\n', " ");
-            if line.len() > 2000 {
-                line.truncate(2000);
-                line.push('…');
-            }
-            eprintln!("Error: {line}");
+            // One line, however long or strange the registry's message: escaped, then cut at
+            // a character boundary.
+            let line = e.to_string();
+            err!("Error: {}", text::clip(&line, 2000));
             ExitCode::from(exit_code(&e))
         }
     }
@@ -196,8 +227,6 @@ fn main() -> ExitCode {
 
 /// Prints a value as pretty JSON on stdout.
 pub(crate) fn print_json(value: &serde_json::Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).expect("JSON values serialise")
-    );
+    let text = serde_json::to_string_pretty(value).expect("JSON values serialise");
+    println!("{}", text::escape_lines(&text));
 }

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 
+use crate::text::err;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use oci_spec_types::{Descriptor, annotations};
 use oci_target::progress::{ProgressEvent, ProgressSink, SharedProgress};
@@ -42,7 +43,7 @@ pub(crate) fn label(desc: &Descriptor) -> String {
         .map(str::to_owned)
         .or_else(|| desc.media_type.human_name().map(str::to_owned))
         .unwrap_or_else(|| desc.media_type.as_str().to_owned());
-    format!("{short} {name}")
+    format!("{short} {}", crate::text::escape(&name))
 }
 
 /// Human-readable size.
@@ -130,7 +131,7 @@ impl ProgressSink for Lines {
             ProgressEvent::Failed { desc, error } => format!("Failed {}: {error}", label(desc)),
             _ => return,
         };
-        eprintln!("{line}");
+        err!("{line}");
     }
 }
 

@@ -5,6 +5,7 @@ use oci_spec_types::Reference;
 use oci_target::{Error, ErrorKind, Result};
 
 use crate::target::{client, docker_config};
+use crate::text::out;
 use crate::{Common, print_json};
 
 #[derive(clap::Args, Debug)]
@@ -29,7 +30,7 @@ pub(crate) async fn login(common: &Common, args: LoginArgs) -> Result<()> {
     let client = client(&anonymous, &args.registry)?;
     let mut store = docker_config(common)?;
     client.login(&args.registry, credential, &mut store).await?;
-    println!("Login Succeeded");
+    out!("Login Succeeded");
     Ok(())
 }
 
@@ -42,9 +43,9 @@ pub(crate) struct LogoutArgs {
 pub(crate) async fn logout(common: &Common, args: LogoutArgs) -> Result<()> {
     let mut store = docker_config(common)?;
     if store.logout(&args.registry).await? {
-        println!("Removed login credentials for {}", args.registry);
+        out!("Removed login credentials for {}", args.registry);
     } else {
-        println!("Not logged in to {}", args.registry);
+        out!("Not logged in to {}", args.registry);
     }
     Ok(())
 }
@@ -74,17 +75,17 @@ pub(crate) async fn probe(common: &Common, args: ProbeArgs) -> Result<()> {
         print_json(&serde_json::to_value(&report).expect("reports serialise"));
         return Ok(());
     }
-    println!("Probed {registry}/{repository}");
-    println!("{:<20} {:<9} detail", "capability", "supported");
+    out!("Probed {registry}/{repository}");
+    out!("{:<20} {:<9} detail", "capability", "supported");
     for f in &report.findings {
         let support = match f.support {
             Support::Yes => "yes",
             Support::No => "no",
             _ => "unknown",
         };
-        println!("{:<20} {support:<9} {}", f.capability, f.detail);
+        out!("{:<20} {support:<9} {}", f.capability, f.detail);
     }
-    println!(
+    out!(
         "Clean-up: {}",
         if report.cleaned_up {
             "everything the probe pushed was deleted"

@@ -9,11 +9,12 @@ use std::sync::Arc;
 
 use oci_distribution_client::auth::{Credential, DockerConfig, StaticCredentials};
 use oci_distribution_client::{Client, ClientConfig, Repository};
-use oci_layout::{LayoutOptions, OciLayout};
+use oci_layout::OciLayout;
 use oci_spec_types::{Descriptor, Reference};
 use oci_target::{Error, ErrorKind, Result, Target};
 
 use crate::Common;
+use crate::text::err;
 
 /// A store opened from a target string, with what the string named in it.
 pub(crate) struct Opened {
@@ -26,8 +27,6 @@ pub(crate) struct Opened {
     pub(crate) display: String,
     /// Set for a registry target.
     pub(crate) repository: Option<Repository>,
-    /// Set for a layout target.
-    pub(crate) layout: Option<OciLayout>,
 }
 
 impl Opened {
@@ -107,7 +106,8 @@ pub(crate) fn split_layout(spec: &str) -> (PathBuf, Option<String>) {
 pub(crate) fn client(common: &Common, registry: &str) -> Result<Client> {
     let mut config = ClientConfig::default()
         .with_user_agent(concat!("ocictl/", env!("CARGO_PKG_VERSION")))
-        .with_on_warning(|w| eprintln!("Warning from the registry: {w}"));
+        .with_on_warning(|w| err!("Warning from the registry: {w}"))
+        .with_limits(common.limits()?);
     if common.plain_http {
         config = config.with_plain_http(registry);
     }
@@ -148,9 +148,10 @@ pub(crate) async fn open(
     let (spec, extra_tags) = split_tags(spec);
     if layout {
         let (path, reference) = split_layout(spec);
+        let options = common.layout_options()?;
         let store = match access {
-            Access::Write => OciLayout::create(&path, LayoutOptions::default()).await?,
-            Access::Read => OciLayout::open(&path, LayoutOptions::default()).await?,
+            Access::Write => OciLayout::create(&path, options).await?,
+            Access::Read => OciLayout::open(&path, options).await?,
         };
         return Ok(Opened {
             target: Arc::new(store.clone()),
@@ -158,7 +159,6 @@ pub(crate) async fn open(
             extra_tags,
             display: path.display().to_string(),
             repository: None,
-            layout: Some(store),
         });
     }
     let parsed = Reference::parse(spec).map_err(|e| {
@@ -175,7 +175,6 @@ pub(crate) async fn open(
         extra_tags,
         display: format!("{}/{}", parsed.registry(), parsed.repository()),
         repository: Some(repository),
-        layout: None,
     })
 }
 
@@ -184,18 +183,16 @@ pub(crate) async fn stat_blob(opened: &Opened, digest: &oci_digest::Digest) -> R
     if let Some(repo) = &opened.repository {
         return repo.stat_blob(digest).await;
     }
-    let layout = opened
-        .layout
-        .as_ref()
-        .expect("a target is a layout or a registry");
-    let path = layout.blob_path(digest);
-    let meta = tokio::fs::metadata(&path)
+    // A layout describes a blob it holds (through its checked paths) when asked by digest.
+    let found = opened
+        .target
+        .resolve(digest.as_str())
         .await
-        .map_err(|e| Error::from(e).context(format!("no blob {digest} in {}", opened.display)))?;
+        .map_err(|e| e.context(format!("no blob {digest} in {}", opened.display)))?;
     Ok(Descriptor::new(
         oci_spec_types::MediaType::octet_stream(),
         digest.clone(),
-        meta.len(),
+        found.size,
     ))
 }
 

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::progress::{self, Verb};
 use crate::target::{Access, Opened, open, open_read};
+use crate::text::out;
 use crate::{Common, print_json};
 
 /// `k=v` pairs into a map.
@@ -128,11 +129,11 @@ fn report(common: &Common, verb: &str, shown: &str, desc: &Descriptor, extra: se
         }
         print_json(&value);
     } else {
-        println!("{verb} {shown}");
+        out!("{verb} {shown}");
         if let Some(t) = &desc.artifact_type {
-            println!("ArtifactType: {}", t.as_str());
+            out!("ArtifactType: {}", t.as_str());
         }
-        println!("Digest: {}", desc.digest);
+        out!("Digest: {}", desc.digest);
     }
 }
 
@@ -261,7 +262,8 @@ pub(crate) async fn pull(common: &Common, args: PullArgs) -> Result<()> {
     let reference = opened.require_reference()?.to_owned();
     let mut options = PullFilesOptions::default()
         .with_overwrite(args.overwrite)
-        .with_concurrency(common.concurrency);
+        .with_concurrency(common.concurrency)
+        .with_limits(common.limits()?);
     if let Some(p) = args.platform {
         options = options.with_platform(p);
     }
@@ -292,17 +294,17 @@ pub(crate) async fn pull(common: &Common, args: PullArgs) -> Result<()> {
         }));
     } else {
         for f in &report.files {
-            println!("{}", f.path.display());
+            out!("{}", f.path.display());
         }
         if !report.skipped.is_empty() {
-            println!(
+            out!(
                 "Skipped {} layer(s) without an {} annotation",
                 report.skipped.len(),
                 annotations::TITLE
             );
         }
-        println!("Pulled {}", opened.show(&reference));
-        println!("Digest: {}", report.manifest.digest);
+        out!("Pulled {}", opened.show(&reference));
+        out!("Digest: {}", report.manifest.digest);
     }
     Ok(())
 }
