@@ -37,12 +37,10 @@ pub async fn read_to_bytes(mut stream: BlobStream, max: u64) -> Result<Bytes> {
                 format!("content exceeds the limit of {max} bytes"),
             ));
         }
-        if buf.is_empty() {
-            // Most small content arrives in one piece: keep it without copying.
-            buf = BytesMut::from(chunk);
-        } else {
-            buf.extend_from_slice(&chunk);
-        }
+        // Copied, not kept: a piece may be a slice of a much larger read buffer (a file is
+        // read in 64 KiB pieces), and holding it would pin the whole buffer for as long as the
+        // content lives; a walk holding thousands of small manifests would hold gigabytes.
+        buf.extend_from_slice(&chunk);
     }
     Ok(buf.freeze())
 }
@@ -115,3 +113,24 @@ pub trait TargetExt: Target {
 }
 
 impl<T: Target + ?Sized> TargetExt for T {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn content_read_whole_does_not_pin_the_buffer_it_was_read_into() {
+        // A small manifest read as a slice of a 64 KiB read buffer, as a file stream yields it.
+        let buffer = Bytes::from(vec![b'x'; 64 << 10]);
+        let piece = buffer.slice(..300);
+        drop(buffer);
+        let stream: BlobStream = Box::pin(futures_util::stream::iter(vec![Ok(piece.clone())]));
+        let whole = read_to_bytes(stream, 1 << 20).await.unwrap();
+        assert_eq!(whole, piece);
+        assert_ne!(
+            whole.as_ptr(),
+            piece.as_ptr(),
+            "the 64 KiB buffer is still held"
+        );
+    }
+}
