@@ -320,7 +320,9 @@ impl Inner {
     }
 }
 
-/// The rule of [`Inner::check_redirect`].
+/// The rule of [`Inner::check_redirect`]. Traffic between two loopback addresses never leaves
+/// the machine, so a loopback registry may hand a download to plain-HTTP storage on loopback
+/// (a local registry with MinIO or moto beside it) whatever its own scheme.
 fn redirect_allowed(config: &ClientConfig, from: &Url, to: &Url) -> bool {
     let host = to.host_str().unwrap_or_default();
     let host_port = match to.port() {
@@ -329,8 +331,18 @@ fn redirect_allowed(config: &ClientConfig, from: &Url, to: &Url) -> bool {
     };
     match (from.scheme(), to.scheme()) {
         (_, "https") | ("http", "http") => true,
-        (_, "http") => config.is_plain_http(&host_port),
+        (_, "http") => config.is_plain_http(&host_port) || (is_loopback(from) && is_loopback(to)),
         _ => false,
+    }
+}
+
+/// True for `localhost` and every address of 127.0.0.0/8 and `::1`.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
     }
 }
 
@@ -424,6 +436,33 @@ mod tests {
             "https://r.example/v2/",
             "http://s3.example:8080/b"
         ));
+    }
+
+    #[test]
+    fn all_of_127_slash_8_and_ipv6_loopback_are_loopback() {
+        for u in [
+            "http://127.0.0.1:5000/",
+            "http://127.8.9.10/",
+            "http://127.255.255.254:1/",
+            "http://[::1]:5000/",
+            "http://localhost:9000/",
+        ] {
+            assert!(is_loopback(&Url::parse(u).unwrap()), "{u}");
+        }
+        for u in [
+            "http://128.0.0.1/",
+            "http://10.0.0.1/",
+            "http://[::2]/",
+            "http://local.host/",
+        ] {
+            assert!(!is_loopback(&Url::parse(u).unwrap()), "{u}");
+        }
+        let config = ClientConfig::default();
+        let https = Url::parse("https://127.0.0.1:5000/v2/a/blobs/x").unwrap();
+        let storage = Url::parse("http://127.0.0.2:9000/bucket/x").unwrap();
+        assert!(redirect_allowed(&config, &https, &storage));
+        let remote = Url::parse("http://203.0.113.9:9000/bucket/x").unwrap();
+        assert!(!redirect_allowed(&config, &https, &remote));
     }
 
     #[test]
