@@ -6,9 +6,9 @@
 //! ```
 
 use bytes::Bytes;
+use oci_artifact::files::{FileRef, PushFilesOptions, push_files};
+use oci_artifact::pack::{PackOptions, pack_manifest};
 use oci_spec_types::{Descriptor, ImageManifest, MediaType, annotations, media_types};
-use oci_target::files::{FileRef, PushFilesOptions, push_files};
-use oci_target::pack::{PackOptions, pack_manifest};
 use oci_target::{ReadOnlyTargetExt, Result, Target, TargetExt};
 
 /// Pushes the model and tags it `q4`; returns the manifest descriptor.

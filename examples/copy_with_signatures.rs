@@ -9,8 +9,8 @@
 //! ```
 
 use bytes::Bytes;
+use oci_artifact::pack::{PackOptions, pack_manifest};
 use oci_spec_types::{Descriptor, MediaType, media_types};
-use oci_target::pack::{PackOptions, pack_manifest};
 use oci_target::{ExtendedCopyOptions, Result, Target, TargetExt, extended_copy};
 
 async fn attach(

@@ -7,9 +7,9 @@
 
 use std::path::PathBuf;
 
+use oci_artifact::files::{FileRef, PullFilesOptions, PushFilesOptions, pull_files, push_files};
+use oci_artifact::pack::{PackOptions, pack_manifest};
 use oci_spec_types::{Descriptor, MediaType};
-use oci_target::files::{FileRef, PullFilesOptions, PushFilesOptions, pull_files, push_files};
-use oci_target::pack::{PackOptions, pack_manifest};
 use oci_target::{Result, Target};
 
 /// Media type of a Cloud-Optimised GeoTIFF, as STAC recommends.

@@ -6,9 +6,9 @@
 //! ```
 
 use bytes::Bytes;
+use oci_artifact::files::{FileRef, PushFilesOptions, push_files};
+use oci_artifact::pack::{Created, PackOptions, pack_manifest};
 use oci_spec_types::{Descriptor, ImageManifest, MediaType, annotations, media_types};
-use oci_target::files::{FileRef, PushFilesOptions, push_files};
-use oci_target::pack::{Created, PackOptions, pack_manifest};
 use oci_target::{ReadOnlyTargetExt, Result, Target, TargetExt};
 
 /// Packs a chart directory and pushes it as `<version>`; returns the manifest descriptor.

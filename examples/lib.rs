@@ -118,10 +118,10 @@ pub async fn push_demo_image(
     label: &str,
     tag: &str,
 ) -> Result<oci_spec_types::Descriptor> {
+    use oci_artifact::files::{FileRef, PushFilesOptions, push_files};
+    use oci_artifact::pack::{Created, PackOptions, pack_manifest};
     use oci_spec_types::MediaType;
     use oci_target::TargetExt;
-    use oci_target::files::{FileRef, PushFilesOptions, push_files};
-    use oci_target::pack::{Created, PackOptions, pack_manifest};
 
     let work = tempfile::tempdir()?;
     let rootfs = work.path().join("rootfs");

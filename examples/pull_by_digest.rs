@@ -5,9 +5,9 @@
 //! cargo run -p oci-examples --example pull_by_digest [-- --oci-layout DIR | --plain-http host/repo]
 //! ```
 
+use oci_artifact::files::{FileRef, PullFilesOptions, PushFilesOptions, pull_files, push_files};
+use oci_artifact::pack::{PackOptions, pack_manifest};
 use oci_spec_types::MediaType;
-use oci_target::files::{FileRef, PullFilesOptions, PushFilesOptions, pull_files, push_files};
-use oci_target::pack::{PackOptions, pack_manifest};
 use oci_target::{ErrorKind, Result, Target};
 
 /// Pushes `config.toml` twice under one tag, pulls the first version by digest; returns what

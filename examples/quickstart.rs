@@ -8,10 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
+use oci_artifact::files::{FileRef, PullFilesOptions, PushFilesOptions, pull_files, push_files};
+use oci_artifact::pack::{Created, PackOptions, pack_manifest};
 use oci_layout::{LayoutOptions, OciLayout};
 use oci_spec_types::{MediaType, annotations};
-use oci_target::files::{FileRef, PullFilesOptions, PushFilesOptions, pull_files, push_files};
-use oci_target::pack::{Created, PackOptions, pack_manifest};
 use oci_target::{CopyOptions, ReadOnlyTarget, Result, Target, copy};
 
 /// What the quickstart did, for the caller to check.

@@ -6,8 +6,8 @@
 //! ```
 
 use bytes::Bytes;
+use oci_artifact::pack::{PackOptions, pack_manifest};
 use oci_spec_types::{Descriptor, MediaType, annotations, media_types};
-use oci_target::pack::{PackOptions, pack_manifest};
 use oci_target::{ReadOnlyTargetExt, Result, Target, TargetExt};
 
 /// Pushes an image, attaches an SBOM to it, and returns (image, SBOM manifest).

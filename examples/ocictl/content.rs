@@ -277,9 +277,9 @@ pub(crate) async fn blob(common: &Common, command: BlobCommand) -> Result<()> {
                 ));
             }
             let opened = open(common, &target, oci_layout, Access::Write).await?;
-            let mut layers = oci_target::files::push_files(
+            let mut layers = oci_artifact::files::push_files(
                 &*opened.target,
-                &[oci_target::files::FileRef::new(&file)
+                &[oci_artifact::files::FileRef::new(&file)
                     .with_media_type(MediaType::parse(&media_type)?)
                     .with_title("blob")],
                 &push_options(common),
@@ -306,8 +306,8 @@ pub(crate) async fn blob(common: &Common, command: BlobCommand) -> Result<()> {
     }
 }
 
-fn push_options(common: &Common) -> oci_target::files::PushFilesOptions {
-    let mut options = oci_target::files::PushFilesOptions::default()
+fn push_options(common: &Common) -> oci_artifact::files::PushFilesOptions {
+    let mut options = oci_artifact::files::PushFilesOptions::default()
         .with_allow_absolute(true)
         .with_concurrency(common.concurrency);
     if let Some(sink) = progress::sink(Verb::Upload, common.quiet()) {

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use bytes::Bytes;
+use oci_artifact::files::{FileRef, PullFilesOptions, PushFilesOptions, pull_files, push_files};
+use oci_artifact::pack::{Created, ManifestVersion, PackOptions, pack_manifest};
 use oci_spec_types::{Descriptor, MediaType, Platform, annotations};
-use oci_target::files::{FileRef, PullFilesOptions, PushFilesOptions, pull_files, push_files};
-use oci_target::pack::{Created, ManifestVersion, PackOptions, pack_manifest};
 use oci_target::{Error, ErrorKind, Result};
 use serde_json::json;
 
@@ -146,7 +146,7 @@ pub(crate) async fn push(common: &Common, args: PushArgs) -> Result<()> {
             .map_err(|e| Error::from(e).context(format!("cannot read {}", file.path.display())))?;
         let media_type = match file.media_type {
             Some(m) => m,
-            None => media_type(oci_target::pack::UNKNOWN_CONFIG_MEDIA_TYPE)?,
+            None => media_type(oci_artifact::pack::UNKNOWN_CONFIG_MEDIA_TYPE)?,
         };
         let desc = Descriptor::new(
             media_type,

@@ -83,8 +83,8 @@ async fn library_snippet() -> oci_target::Result<()> {
     // snippet start
     use oci_layout::{LayoutOptions, OciLayout};
     use oci_spec_types::MediaType;
-    use oci_target::files::{FileRef, PullFilesOptions, PushFilesOptions, pull_files, push_files};
-    use oci_target::pack::{PackOptions, pack_manifest};
+    use oci_artifact::files::{FileRef, PullFilesOptions, PushFilesOptions, pull_files, push_files};
+    use oci_artifact::pack::{PackOptions, pack_manifest};
     use oci_target::{CopyOptions, Target, copy};
 
     let layout = OciLayout::create("store", LayoutOptions::default()).await?;

@@ -8,13 +8,9 @@ mod copy;
 mod error;
 mod ext;
 mod file;
-#[cfg(feature = "files")]
-#[cfg_attr(docsrs, doc(cfg(feature = "files")))]
-pub mod files;
 pub mod graph;
 pub mod limits;
 mod memory;
-pub mod pack;
 pub mod progress;
 mod tag;
 mod target;

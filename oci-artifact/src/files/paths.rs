@@ -7,7 +7,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use crate::{Error, ErrorKind, Result};
+use oci_target::{Error, ErrorKind, Result};
 
 fn unsafe_path(what: &str, name: &str, why: &str) -> Error {
     let shown: String = name.chars().take(200).collect();

@@ -3,9 +3,9 @@ use std::sync::Mutex;
 use bytes::Bytes;
 
 use super::*;
-use crate::conformance::{Faults, FaultyTarget};
 use crate::pack::{PackOptions, pack_manifest};
-use crate::{MemoryStore, TargetExt};
+use oci_target::conformance::{Faults, FaultyTarget};
+use oci_target::{MemoryStore, TargetExt};
 
 fn artifact_type() -> MediaType {
     MediaType::parse("application/vnd.example.files").unwrap()

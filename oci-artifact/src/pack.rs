@@ -16,7 +16,7 @@ use oci_spec_types::{Descriptor, ImageIndex, ImageManifest, MediaType, annotatio
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::{Error, ErrorKind, ReadOnlyTargetExt, Result, Target, TargetExt};
+use oci_target::{Error, ErrorKind, ReadOnlyTargetExt, Result, Target, TargetExt};
 
 /// The config media type a v1.0 artifact gets when no artifact type is given, as `oras` writes.
 pub const UNKNOWN_CONFIG_MEDIA_TYPE: &str = "application/vnd.unknown.config.v1+json";
@@ -391,7 +391,7 @@ pub async fn update_index(
         index.upsert(m);
     }
     let new = push_index(target, &index).await?;
-    if crate::parse_ref(reference)? == crate::RefKind::Tag(reference.to_owned()) {
+    if oci_target::parse_ref(reference)? == oci_target::RefKind::Tag(reference.to_owned()) {
         target.tag(&new, reference).await?;
     }
     Ok(new)
@@ -400,7 +400,7 @@ pub async fn update_index(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{MemoryStore, ReadOnlyTarget};
+    use oci_target::{MemoryStore, ReadOnlyTarget};
 
     fn sbom() -> MediaType {
         MediaType::parse("application/vnd.example.sbom").unwrap()

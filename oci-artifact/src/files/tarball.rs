@@ -15,7 +15,7 @@ use flate2::read::GzDecoder;
 use oci_digest::{Algorithm, Digest, Digester};
 
 use super::paths::{check_link_target, prepare_parents, relative_name};
-use crate::{Error, ErrorKind, Result};
+use oci_target::{Error, ErrorKind, Result};
 
 /// What packing a directory produced.
 #[derive(Debug)]
@@ -165,7 +165,7 @@ pub(crate) fn unpack(
     staging: &Path,
     title: &Path,
     tar_digest: Option<&Digest>,
-    limits: &crate::Limits,
+    limits: &oci_target::Limits,
 ) -> Result<PathBuf> {
     let file = File::open(archive).map_err(io_context(archive, "open"))?;
     let archive_len = file
@@ -212,7 +212,7 @@ pub(crate) fn unpack(
         limits.check("unpacked-entries", unpacked_entries, what)?;
         unpacked_bytes = unpacked_bytes.saturating_add(entry.size());
         limits.check("unpacked-bytes", unpacked_bytes, what)?;
-        if unpacked_bytes > crate::limits::EXPANSION_GRACE_BYTES {
+        if unpacked_bytes > oci_target::limits::EXPANSION_GRACE_BYTES {
             limits.check("expansion-ratio", unpacked_bytes / archive_len, what)?;
         }
         let mut hard_link_source = None;
@@ -371,7 +371,7 @@ mod tests {
             &staging,
             Path::new("data"),
             Some(&one.tar_digest),
-            &crate::Limits::default(),
+            &oci_target::Limits::default(),
         )
         .unwrap();
         assert_eq!(std::fs::read(root.join("a.txt")).unwrap(), b"alpha");
@@ -398,7 +398,7 @@ mod tests {
             &staging,
             Path::new("data"),
             Some(&oci_digest::sha256(b"something else")),
-            &crate::Limits::default(),
+            &oci_target::Limits::default(),
         )
         .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::DigestMismatch);
@@ -491,7 +491,7 @@ mod tests {
                 &staging,
                 Path::new("data"),
                 None,
-                &crate::Limits::default(),
+                &oci_target::Limits::default(),
             )
             .unwrap_err();
             assert_eq!(err.kind(), kind, "{what}: {err}");
@@ -540,16 +540,12 @@ mod tests {
         entries.extend(many.iter().map(|(n, d)| (n.as_str(), 0o644, d.as_slice())));
         let crowd = archive_of(&entries);
 
-        let few_entries = crate::Limits {
-            unpacked_entries: 20,
-            ..Default::default()
-        };
-        let few_bytes = crate::Limits {
-            unpacked_bytes: 1 << 20,
-            ..Default::default()
-        };
+        let mut few_entries = oci_target::Limits::default();
+        few_entries.unpacked_entries = 20;
+        let mut few_bytes = oci_target::Limits::default();
+        few_bytes.unpacked_bytes = 1 << 20;
         for (archive, limits, name) in [
-            (&bomb, crate::Limits::default(), "expansion-ratio"),
+            (&bomb, oci_target::Limits::default(), "expansion-ratio"),
             (&bomb, few_bytes, "unpacked-bytes"),
             (&crowd, few_entries, "unpacked-entries"),
         ] {
@@ -598,7 +594,7 @@ mod tests {
             &staging,
             Path::new("data"),
             None,
-            &crate::Limits::default(),
+            &oci_target::Limits::default(),
         )
         .unwrap();
         let mode = |p: &Path| p.metadata().unwrap().permissions().mode() & 0o7777;

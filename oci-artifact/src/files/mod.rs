@@ -25,8 +25,8 @@ use oci_spec_types::{
 };
 use tokio::io::AsyncWriteExt;
 
-use crate::progress::{ProgressEvent, SharedProgress, report_bytes};
-use crate::{Error, ErrorKind, ReadOnlyTarget, ReadOnlyTargetExt, Result, Target};
+use oci_target::progress::{ProgressEvent, SharedProgress, report_bytes};
+use oci_target::{Error, ErrorKind, ReadOnlyTarget, ReadOnlyTargetExt, Result, Target};
 
 /// A file or directory to push, with the title and media type its layer gets.
 ///
@@ -296,7 +296,7 @@ async fn push_one(
         return Ok(desc);
     }
     emit(ProgressEvent::Started { desc: &desc });
-    let mut stream = crate::open_file_stream(&source)?;
+    let mut stream = oci_target::open_file_stream(&source)?;
     if let Some(sink) = &options.progress {
         stream = report_bytes(&desc, stream, Arc::clone(sink));
     }
@@ -364,7 +364,7 @@ pub struct PullFilesOptions {
     pub progress: Option<SharedProgress>,
     /// Caps on what a directory's archive may unpack to (`unpacked-bytes`,
     /// `unpacked-entries`, `expansion-ratio`) and on the manifest and platform walk.
-    pub limits: crate::Limits,
+    pub limits: oci_target::Limits,
 }
 
 impl std::fmt::Debug for PullFilesOptions {
@@ -381,7 +381,7 @@ impl std::fmt::Debug for PullFilesOptions {
 
 impl PullFilesOptions {
     /// Sets the limits.
-    pub fn with_limits(mut self, limits: crate::Limits) -> Self {
+    pub fn with_limits(mut self, limits: oci_target::Limits) -> Self {
         self.limits = limits;
         self
     }
@@ -582,7 +582,7 @@ async fn pull_layer(
         .await?
     };
     // Stores verify what they hand out; checking here as well keeps a pull safe over any store.
-    let mut stream: crate::BlobStream = Box::pin(oci_digest::VerifyingStream::new(
+    let mut stream: oci_target::BlobStream = Box::pin(oci_digest::VerifyingStream::new(
         source.fetch(layer).await?,
         &layer.digest,
         layer.size,
