@@ -33,7 +33,7 @@ fn the_readme_cli_tour_works_as_written() {
         "expected the build, layout and registry blocks"
     );
     // The first block builds the binary and aliases it; the test has the binary already.
-    assert!(blocks[0].contains("cargo build --release -p oci-examples --bin ocictl"));
+    assert!(blocks[0].contains("cargo install --path ocictl"));
     let scratch = tempfile::tempdir().unwrap();
     let registry = Registry::anonymous();
     let mut script = format!(
