@@ -158,7 +158,7 @@ impl Repository {
     pub async fn stat_blob(&self, digest: &Digest) -> Result<Descriptor> {
         let what = self.what("check", digest.as_str());
         let Some(response) = self.head("blobs", digest.as_str(), &self.pull).await? else {
-            return Err(Error::not_found(format!("{what}: no such blob")));
+            return Err(Error::not_found(format!("{what}: no such blob")).with_status(404));
         };
         let size = content_length(&response).ok_or_else(|| {
             Error::new(
@@ -420,7 +420,9 @@ impl ReadOnlyTarget for Repository {
         };
         let what = self.what("resolve", reference);
         let Some(response) = self.head("manifests", reference, &self.pull).await? else {
-            return Err(Error::not_found(format!("{what}: no such manifest")));
+            // A HEAD answer has no body: ask again with GET, whose 404 carries the registry's
+            // code (MANIFEST_UNKNOWN, NAME_UNKNOWN) and message.
+            return Ok(self.fetch_manifest_ref(reference).await?.0);
         };
         let digest = header_digest(&response, &what)?;
         let media_type = response

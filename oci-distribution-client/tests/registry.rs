@@ -447,3 +447,36 @@ async fn deleting_a_referrer_removes_it_from_the_fallback_index() {
     let (desc, _) = repo.fetch_manifest_ref(&tag).await.unwrap();
     assert_eq!(desc.media_type, "application/vnd.oci.image.index.v1+json");
 }
+
+#[tokio::test]
+async fn not_found_carries_status_and_registry_code_on_every_path() {
+    let r = Registry::anonymous();
+    let repo = Client::new(config_for(r))
+        .unwrap()
+        .repository(r.host(), "errors/missing")
+        .unwrap();
+    let missing_tag = repo.resolve("no-such-tag").await.unwrap_err();
+    let fetched = repo.fetch_manifest_ref("no-such-tag").await.unwrap_err();
+    for e in [&missing_tag, &fetched] {
+        assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+        assert_eq!(e.status(), Some(404), "{e}");
+        assert!(
+            e.has_registry_code("MANIFEST_UNKNOWN") || e.has_registry_code("NAME_UNKNOWN"),
+            "{e:?}"
+        );
+    }
+    let blob = describe("application/octet-stream", b"never pushed");
+    let e = repo.stat_blob(&blob.digest).await.unwrap_err();
+    assert_eq!(
+        (e.kind(), e.status()),
+        (ErrorKind::NotFound, Some(404)),
+        "{e}"
+    );
+    let e = repo.fetch_bytes(&blob, 1024).await.unwrap_err();
+    assert_eq!(
+        (e.kind(), e.status()),
+        (ErrorKind::NotFound, Some(404)),
+        "{e}"
+    );
+    assert!(e.has_registry_code("BLOB_UNKNOWN"), "{e:?}");
+}

@@ -292,11 +292,15 @@ impl std::error::Error for Error {
 
 impl From<VerifyError> for Error {
     fn from(err: VerifyError) -> Self {
-        let kind = match err {
-            VerifyError::DigestMismatch { .. } => ErrorKind::DigestMismatch,
-            _ => ErrorKind::SizeMismatch,
+        // The kind already says "digest mismatch": the message says the rest, once.
+        let (kind, message) = match &err {
+            VerifyError::DigestMismatch { expected, actual } => (
+                ErrorKind::DigestMismatch,
+                format!("expected {expected}, computed {actual}"),
+            ),
+            other => (ErrorKind::SizeMismatch, other.to_string()),
         };
-        Error::new(kind, err.to_string()).with_source(err)
+        Error::new(kind, message).with_source(err)
     }
 }
 

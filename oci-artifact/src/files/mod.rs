@@ -536,7 +536,11 @@ async fn pull_one(
         }
     };
     emit(ProgressEvent::Started { desc: &layer });
-    match pull_layer(source, &layer, relative, out_dir, options).await {
+    let named = format!("{} (layer {})", relative.display(), layer.digest);
+    let pulled = pull_layer(source, &layer, relative, out_dir, options)
+        .await
+        .map_err(|e| e.context(named));
+    match pulled {
         Ok(done) => {
             emit(ProgressEvent::Done { desc: &layer });
             Ok(done)
@@ -632,8 +636,7 @@ async fn pull_layer(
         }
         Ok(())
     })
-    .await
-    .map_err(|e| e.context(format!("pulling {}", dest.display())))?;
+    .await?;
     Ok(PulledFile {
         path: dest,
         descriptor: layer.clone(),

@@ -262,6 +262,17 @@ async fn wrong_bytes_never_appear_under_the_name() {
         .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
         let title = layer.annotation(annotations::TITLE).unwrap();
+        let text = err.to_string();
+        assert_eq!(
+            text.matches("digest mismatch").count(),
+            1,
+            "said more than once: {text}"
+        );
+        assert!(text.contains(title), "the file is not named: {text}");
+        assert!(
+            text.contains(layer.digest.as_str()),
+            "the layer is not named: {text}"
+        );
         assert!(!out.path().join(title).exists(), "{title} must not appear");
         assert!(
             listing(out.path())
