@@ -26,7 +26,7 @@ pub use ext::{
 pub use file::{file_stream, file_stream_limited, open_file_stream, write_file_atomically};
 pub use limits::{LIMIT_NAMES, Limits};
 pub use memory::MemoryStore;
-pub use progress::{ProgressEvent, ProgressSink};
+pub use progress::{ProgressEvent, ProgressSink, SharedProgress};
 pub use tag::{RefKind, check_tag, parse_ref};
 pub use target::{BlobStream, Capabilities, ReadOnlyTarget, Target};
 

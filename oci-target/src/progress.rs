@@ -82,6 +82,13 @@ where
     }
 }
 
+/// A shared sink is a sink: one `Arc` can serve every option that takes progress.
+impl<T: ProgressSink + ?Sized> ProgressSink for Arc<T> {
+    fn event(&self, event: &ProgressEvent<'_>) {
+        (**self).event(event)
+    }
+}
+
 /// A shared sink, as options hold it.
 pub type SharedProgress = Arc<dyn ProgressSink>;
 

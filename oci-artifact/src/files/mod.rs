@@ -25,7 +25,7 @@ use oci_spec_types::{
 };
 use tokio::io::AsyncWriteExt;
 
-use oci_target::progress::{ProgressEvent, SharedProgress, report_bytes};
+use oci_target::progress::{ProgressEvent, ProgressSink, SharedProgress, report_bytes};
 use oci_target::{Error, ErrorKind, ReadOnlyTarget, ReadOnlyTargetExt, Result, Target};
 
 /// A file or directory to push, with the title and media type its layer gets.
@@ -194,8 +194,8 @@ impl PushFilesOptions {
     }
 
     /// Sets the progress sink.
-    pub fn with_progress(mut self, sink: SharedProgress) -> Self {
-        self.progress = Some(sink);
+    pub fn with_progress(mut self, sink: impl ProgressSink + 'static) -> Self {
+        self.progress = Some(Arc::new(sink));
         self
     }
 }
@@ -405,8 +405,8 @@ impl PullFilesOptions {
     }
 
     /// Sets the progress sink.
-    pub fn with_progress(mut self, sink: SharedProgress) -> Self {
-        self.progress = Some(sink);
+    pub fn with_progress(mut self, sink: impl ProgressSink + 'static) -> Self {
+        self.progress = Some(Arc::new(sink));
         self
     }
 }

@@ -355,3 +355,53 @@ async fn many_files_in_one_new_directory_pull_at_once() {
         assert_eq!(report.files.len(), 32);
     }
 }
+
+#[tokio::test]
+async fn one_shared_sink_serves_every_option_that_takes_progress() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    let sink: oci_target::SharedProgress = Arc::new(move |_: &ProgressEvent<'_>| {
+        counter.fetch_add(1, Ordering::Relaxed);
+    });
+    let src = workdir();
+    let store = MemoryStore::new();
+    let files = [FileRef::new(src.path().join("hello.txt")).with_title("hello.txt")];
+    let push = PushFilesOptions::default().with_progress(sink.clone());
+    let layers = push_files(&store, &files, &push).await.unwrap();
+    let manifest = crate::pack::pack_manifest(
+        &store,
+        layers,
+        &crate::pack::PackOptions::new(
+            oci_spec_types::MediaType::parse("application/x.t").unwrap(),
+        ),
+    )
+    .await
+    .unwrap();
+    store.tag(&manifest, "shared").await.unwrap();
+    let after_push = seen.load(Ordering::Relaxed);
+    assert!(after_push > 0);
+    let copy_options = oci_target::CopyOptions::default()
+        .with_graph(oci_target::CopyGraphOptions::default().with_progress(sink.clone()));
+    oci_target::copy(
+        &store,
+        "shared",
+        &MemoryStore::new(),
+        "shared",
+        &copy_options,
+    )
+    .await
+    .unwrap();
+    let after_copy = seen.load(Ordering::Relaxed);
+    assert!(after_copy > after_push);
+    let out = tempfile::tempdir().unwrap();
+    pull_files(
+        &store,
+        "shared",
+        out.path(),
+        &PullFilesOptions::default().with_progress(sink),
+    )
+    .await
+    .unwrap();
+    assert!(seen.load(Ordering::Relaxed) > after_copy);
+}
