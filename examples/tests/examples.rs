@@ -7,6 +7,8 @@
 mod ai_model;
 #[path = "../copy_with_signatures.rs"]
 mod copy_with_signatures;
+#[path = "../embed.rs"]
+mod embed;
 #[path = "../eo_product.rs"]
 mod eo_product;
 #[path = "../helm_chart.rs"]
@@ -21,7 +23,7 @@ mod sbom_attach;
 use std::sync::Arc;
 
 use oci_layout::{LayoutOptions, OciLayout};
-use oci_target::Target;
+use oci_target::{ReadOnlyTarget, Target};
 use oci_test_registry::Registry;
 
 async fn layout() -> (tempfile::TempDir, Arc<dyn Target>) {
@@ -117,4 +119,30 @@ async fn pull_by_digest_runs() {
     for (_dir, store) in stores("by-digest").await {
         assert_eq!(pull_by_digest::run(&*store).await.unwrap(), "version = 1\n");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embed_does_the_seven_steps_against_the_registry_in_at_most_60_lines() {
+    let r = Registry::anonymous();
+    let dir = tempfile::tempdir().unwrap();
+    let errors = embed::run(&format!("{}/examples/embed", r.host()), dir.path())
+        .await
+        .unwrap();
+    assert_eq!(
+        errors,
+        [
+            oci_target::ErrorKind::NotFound,
+            oci_target::ErrorKind::InvalidReference,
+            oci_target::ErrorKind::AlreadyExists
+        ]
+    );
+    let pulled = std::fs::read(dir.path().join("out/model.gguf")).unwrap();
+    assert_eq!(pulled.len(), 20 << 20);
+    let layout = OciLayout::open(dir.path().join("layout"), LayoutOptions::default())
+        .await
+        .unwrap();
+    let model = layout.resolve("v1").await.unwrap();
+    assert_eq!(layout.referrers(&model, None).await.unwrap().len(), 1);
+    let lines = include_str!("../embed.rs").lines().count();
+    assert!(lines <= 60, "embed.rs has {lines} lines");
 }

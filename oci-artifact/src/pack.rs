@@ -134,9 +134,11 @@ impl PackOptions {
         self
     }
 
-    /// Sets the subject.
+    /// Sets the subject: the manifest this artifact is attached to (an SBOM to its image).
+    /// Only the subject's media type, digest and size are kept
+    /// ([`Descriptor::as_subject`]), so any descriptor of it will do, a resolved tag included.
     pub fn with_subject(mut self, subject: Descriptor) -> Self {
-        self.subject = Some(subject);
+        self.subject = Some(subject.as_subject());
         self
     }
 
@@ -285,6 +287,27 @@ pub async fn pack_manifest(
     desc.annotations = manifest.annotations.clone();
     target.push_bytes(&desc, doc.bytes().clone()).await?;
     Ok(desc)
+}
+
+/// Pushes `files` as layers, packs a manifest over them, and tags it with each of `tags`: what
+/// `oras push` does, in one call. Returns the manifest's descriptor.
+///
+/// # Errors
+///
+/// As [`push_files`](crate::files::push_files), [`pack_manifest`], and the target's `tag`.
+pub async fn push_artifact(
+    target: &dyn Target,
+    files: &[crate::files::FileRef],
+    tags: &[&str],
+    files_options: &crate::files::PushFilesOptions,
+    options: &PackOptions,
+) -> Result<Descriptor> {
+    let layers = crate::files::push_files(target, files, files_options).await?;
+    let manifest = pack_manifest(target, layers, options).await?;
+    for t in tags {
+        target.tag(&manifest, t).await?;
+    }
+    Ok(manifest)
 }
 
 /// How to pack an index. Build with [`IndexOptions::default`] and the `with_` methods.

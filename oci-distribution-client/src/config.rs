@@ -158,6 +158,13 @@ impl ClientConfig {
         self
     }
 
+    /// Speaks plain HTTP to every host: for a test set-up where nothing is served over TLS.
+    /// Credentials then travel in clear text: never use it beyond loopback or a closed network.
+    pub fn with_plain_http_all(mut self) -> Self {
+        self.plain_http.push("*".into());
+        self
+    }
+
     /// Sets where credentials come from.
     pub fn with_credentials(mut self, provider: impl CredentialProvider + 'static) -> Self {
         self.credentials = Arc::new(provider);
@@ -257,6 +264,8 @@ impl ClientConfig {
 
     pub(crate) fn is_plain_http(&self, registry: &str) -> bool {
         let host = registry.rsplit_once(':').map_or(registry, |(h, _)| h);
-        self.plain_http.iter().any(|h| h == registry || h == host)
+        self.plain_http
+            .iter()
+            .any(|h| h == "*" || h == registry || h == host)
     }
 }

@@ -36,6 +36,31 @@ pub struct Repository {
 }
 
 impl Repository {
+    /// The repository a reference string names (`host[:port]/name[:tag][@digest]`), with a
+    /// client of its own built from `config`. The host is written once: to speak plain HTTP to
+    /// it, mark it in `config` (or use [`ClientConfig::with_plain_http_all`]).
+    ///
+    /// ```
+    /// use oci_distribution_client::{ClientConfig, Repository};
+    /// let config = ClientConfig::default().with_plain_http("localhost:5000");
+    /// let repo = Repository::from_reference("localhost:5000/demo/app:v1", &config).unwrap();
+    /// assert_eq!(repo.name(), "demo/app");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidReference`] for a string that is not a reference; as
+    /// [`Client::new`](crate::Client::new).
+    pub fn from_reference(reference: &str, config: &crate::ClientConfig) -> Result<Self> {
+        let parsed = oci_spec_types::Reference::parse(reference).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidReference,
+                format!("{reference:?} is not a reference: {e}"),
+            )
+        })?;
+        crate::Client::new(config.clone())?.repository_for(&parsed)
+    }
+
     pub(crate) fn new(inner: Arc<Inner>, registry: String, name: &str) -> Self {
         Repository {
             inner,

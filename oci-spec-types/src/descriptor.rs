@@ -54,6 +54,23 @@ impl Descriptor {
         }
     }
 
+    /// This descriptor as the `subject` of an attachment (an SBOM, a signature): its media type,
+    /// digest and size only, as the image-spec's referrers model uses them. Pass the result to a
+    /// manifest's or packer's `with_subject`.
+    ///
+    /// ```
+    /// # use oci_spec_types::{Descriptor, MediaType};
+    /// let image = Descriptor::new(MediaType::image_manifest(), oci_digest::sha256(b"m"), 1)
+    ///     .with_annotation("org.opencontainers.image.ref.name", "v1")
+    ///     .with_artifact_type(MediaType::parse("application/vnd.example").unwrap());
+    /// let subject = image.as_subject();
+    /// assert_eq!(subject.digest, image.digest);
+    /// assert!(subject.annotations.is_none() && subject.artifact_type.is_none());
+    /// ```
+    pub fn as_subject(&self) -> Descriptor {
+        Descriptor::new(self.media_type.clone(), self.digest.clone(), self.size)
+    }
+
     /// Sets `artifactType`.
     pub fn with_artifact_type(mut self, artifact_type: MediaType) -> Self {
         self.artifact_type = Some(artifact_type);

@@ -51,6 +51,18 @@ impl FileRef {
         }
     }
 
+    /// A file or directory at `path`, titled with its last component: `/data/model.gguf`
+    /// travels as `model.gguf`, wherever it lies on this machine.
+    pub fn named(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        let title = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        Self {
+            path,
+            media_type: None,
+            title,
+        }
+    }
+
     /// Sets the media type.
     pub fn with_media_type(mut self, media_type: MediaType) -> Self {
         self.media_type = Some(media_type);
