@@ -85,6 +85,9 @@ pub(crate) enum ManifestCommand {
         #[arg(long)]
         oci_layout: bool,
     },
+    /// Create or update a multi-platform index
+    #[command(subcommand)]
+    Index(crate::index::IndexCommand),
 }
 
 fn manifest_media_type(bytes: &[u8], given: Option<&str>) -> Result<MediaType> {
@@ -153,6 +156,7 @@ pub(crate) async fn manifest(common: &Common, command: ManifestCommand) -> Resul
             }
             Ok(())
         }
+        ManifestCommand::Index(command) => crate::index::run(common, command).await,
         ManifestCommand::Delete { target, oci_layout } => {
             let opened = open(common, &target, oci_layout, Access::Write).await?;
             let desc = opened.resolve().await?;

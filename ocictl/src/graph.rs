@@ -192,12 +192,115 @@ pub(crate) struct CopyArgs {
     /// The destination is an OCI image layout directory
     #[arg(long)]
     to_oci_layout: bool,
+    /// Talk plain HTTP to the source registry
+    #[arg(long)]
+    from_plain_http: bool,
+    /// Talk plain HTTP to the destination registry
+    #[arg(long)]
+    to_plain_http: bool,
+    /// Accept any TLS certificate from the source registry
+    #[arg(long)]
+    from_insecure: bool,
+    /// Accept any TLS certificate from the destination registry
+    #[arg(long)]
+    to_insecure: bool,
+    /// Trust this CA certificate (PEM) for the source registry
+    #[arg(long, value_name = "FILE")]
+    from_ca_file: Option<std::path::PathBuf>,
+    /// Trust this CA certificate (PEM) for the destination registry
+    #[arg(long, value_name = "FILE")]
+    to_ca_file: Option<std::path::PathBuf>,
+    /// Credentials file for the source registry
+    #[arg(long, value_name = "FILE")]
+    from_registry_config: Option<std::path::PathBuf>,
+    /// Credentials file for the destination registry
+    #[arg(long, value_name = "FILE")]
+    to_registry_config: Option<std::path::PathBuf>,
+    /// Username for the source registry
+    #[arg(long)]
+    from_username: Option<String>,
+    /// Password for the source registry
+    #[arg(long)]
+    from_password: Option<String>,
+    /// Username for the destination registry
+    #[arg(long)]
+    to_username: Option<String>,
+    /// Password for the destination registry
+    #[arg(long)]
+    to_password: Option<String>,
+}
+
+impl CopyArgs {
+    /// The common flags with the source's own flags on top.
+    fn source_side(&self, common: &Common) -> Common {
+        side(
+            common,
+            self.from_plain_http,
+            self.from_insecure,
+            &self.from_ca_file,
+            &self.from_registry_config,
+            &self.from_username,
+            &self.from_password,
+        )
+    }
+
+    /// The common flags with the destination's own flags on top.
+    fn destination_side(&self, common: &Common) -> Common {
+        side(
+            common,
+            self.to_plain_http,
+            self.to_insecure,
+            &self.to_ca_file,
+            &self.to_registry_config,
+            &self.to_username,
+            &self.to_password,
+        )
+    }
+}
+
+/// `common` with one side's flags: each given flag replaces the shared one.
+fn side(
+    common: &Common,
+    plain_http: bool,
+    insecure: bool,
+    ca_file: &Option<std::path::PathBuf>,
+    registry_config: &Option<std::path::PathBuf>,
+    username: &Option<String>,
+    password: &Option<String>,
+) -> Common {
+    let mut c = common.clone();
+    c.plain_http |= plain_http;
+    c.insecure |= insecure;
+    if ca_file.is_some() {
+        c.ca_file.clone_from(ca_file);
+    }
+    if registry_config.is_some() {
+        c.registry_config.clone_from(registry_config);
+    }
+    if username.is_some() {
+        c.username.clone_from(username);
+        c.password.clone_from(password);
+        c.password_stdin = false;
+    }
+    c
 }
 
 pub(crate) async fn copy(common: &Common, args: CopyArgs) -> Result<()> {
-    let src = open_read(common, &args.source, args.from_oci_layout).await?;
+    let src = open_read(
+        &args.source_side(common),
+        &args.source,
+        args.from_oci_layout,
+    )
+    .await?;
     let src_ref = src.require_reference()?.to_owned();
-    let dst = open(common, &args.destination, args.to_oci_layout, Access::Write).await?;
+    let dst_common = args.destination_side(common);
+    let dst = open(
+        &dst_common,
+        &args.destination,
+        args.to_oci_layout,
+        Access::Write,
+    )
+    .await?;
     let dst_ref = dst.reference.clone().unwrap_or_else(|| src_ref.clone());
 
     let mut graph = CopyGraphOptions::default()

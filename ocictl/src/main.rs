@@ -4,6 +4,7 @@
 
 mod content;
 mod graph;
+mod index;
 mod layout;
 mod progress;
 mod registry;
@@ -165,6 +166,13 @@ enum Command {
     /// Maintain an OCI image layout: collect garbage, check every blob
     #[command(subcommand)]
     Layout(layout::LayoutCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completion {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Print the version of ocictl and of the crates it is built on
+    Version,
 }
 
 fn exit_code(error: &Error) -> u8 {
@@ -198,6 +206,32 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Logout(args) => registry::logout(common, args).await,
         Command::Probe(args) => registry::probe(common, args).await,
         Command::Layout(cmd) => layout::run(common, cmd).await,
+        Command::Completion { shell } => {
+            use clap::CommandFactory;
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "ocictl", &mut script);
+            text::write_line(false, String::from_utf8_lossy(&script).trim_end());
+            Ok(())
+        }
+        Command::Version => {
+            let version = env!("CARGO_PKG_VERSION");
+            if common.json() {
+                print_json(&serde_json::json!({
+                    "version": version,
+                    "rustVersion": env!("CARGO_PKG_RUST_VERSION"),
+                    "os": std::env::consts::OS,
+                    "arch": std::env::consts::ARCH,
+                }));
+            } else {
+                text::out!("ocictl {version}");
+                text::out!(
+                    "OS/Arch: {}/{}",
+                    std::env::consts::OS,
+                    std::env::consts::ARCH
+                );
+            }
+            Ok(())
+        }
     }
 }
 
@@ -228,5 +262,5 @@ fn main() -> ExitCode {
 /// Prints a value as pretty JSON on stdout.
 pub(crate) fn print_json(value: &serde_json::Value) {
     let text = serde_json::to_string_pretty(value).expect("JSON values serialise");
-    println!("{}", text::escape_lines(&text));
+    text::write_line(false, &text::escape_lines(&text));
 }

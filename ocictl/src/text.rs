@@ -48,17 +48,28 @@ pub(crate) fn clip(text: &str, max: usize) -> Cow<'_, str> {
     }
 }
 
+/// Writes one line to stdout or stderr. A reader that went away (`ocictl ... | head`) is not an
+/// error worth a panic: the line is dropped.
+pub(crate) fn write_line(to_stderr: bool, line: &str) {
+    use std::io::Write;
+    let _ = if to_stderr {
+        writeln!(std::io::stderr().lock(), "{line}")
+    } else {
+        writeln!(std::io::stdout().lock(), "{line}")
+    };
+}
+
 /// `println!` with the line escaped.
 macro_rules! out {
     ($($arg:tt)*) => {
-        println!("{}", $crate::text::escape(&format!($($arg)*)))
+        $crate::text::write_line(false, &$crate::text::escape(&format!($($arg)*)))
     };
 }
 
 /// `eprintln!` with the line escaped.
 macro_rules! err {
     ($($arg:tt)*) => {
-        eprintln!("{}", $crate::text::escape(&format!($($arg)*)))
+        $crate::text::write_line(true, &$crate::text::escape(&format!($($arg)*)))
     };
 }
 

@@ -792,3 +792,70 @@ fn progress_bars_on_a_terminal_plain_lines_elsewhere() {
         "no terminal escapes in plain output: {lines:?}"
     );
 }
+
+#[test]
+fn cp_takes_flags_per_side_for_two_registries_with_different_credentials() {
+    let src = sample_files();
+    let dir = src.path();
+    let from = r("cli/per-side:v1");
+    ok(dir, &["push", "--plain-http", &from, "hello.txt"]);
+    let basic = Registry::basic_auth();
+    let (user, pass) = basic.users()[0];
+    let to = format!("{}/cli/per-side:v1", basic.host());
+    // Without credentials for the destination side, the registry refuses.
+    fails(
+        dir,
+        &["cp", "--from-plain-http", "--to-plain-http", &from, &to],
+        4,
+    );
+    ok(
+        dir,
+        &[
+            "cp",
+            "--from-plain-http",
+            "--to-plain-http",
+            "--to-username",
+            user,
+            "--to-password",
+            pass,
+            &from,
+            &to,
+        ],
+    );
+    let pulled = tempfile::tempdir().unwrap();
+    ok(
+        pulled.path(),
+        &[
+            "pull",
+            "--plain-http",
+            "-u",
+            user,
+            "-p",
+            pass,
+            &to,
+            "-o",
+            "out",
+        ],
+    );
+    assert_eq!(
+        std::fs::read(pulled.path().join("out/hello.txt")).unwrap(),
+        b"hello from ocictl\n"
+    );
+}
+
+#[test]
+fn version_and_completion() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = ok(dir.path(), &["version"]);
+    assert!(
+        v.starts_with(&format!("ocictl {}", env!("CARGO_PKG_VERSION"))),
+        "{v}"
+    );
+    let script = ok(dir.path(), &["completion", "bash"]);
+    assert!(
+        script.contains("_ocictl") && script.contains("--from-plain-http"),
+        "{script}"
+    );
+    let zsh = ok(dir.path(), &["completion", "zsh"]);
+    assert!(zsh.contains("#compdef ocictl"), "{zsh}");
+}

@@ -1,5 +1,5 @@
-//! `ocictl` on hostile input: titles made of terminal escapes, layouts with links where their
-//! own directories belong, indexes nested deeper than the limits.
+//! `ocictl` on layouts: hostile input (titles made of terminal escapes, links where the layout's
+//! own directories belong, indexes nested past the limits), maintenance, and multi-platform indexes.
 
 mod support;
 
@@ -214,4 +214,106 @@ fn limits_are_set_from_the_command_line() {
         2,
     );
     assert!(said.contains("no limit is called"), "{said}");
+}
+
+/// Pushes an image for `os/arch` with one layer `content` to the layout at `dir`, tagged `tag`.
+fn push_image(dir: &Path, os: &str, arch: &str, content: &'static [u8], tag: &str) -> Descriptor {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = OciLayout::create(dir, LayoutOptions::default())
+            .await
+            .unwrap();
+        let layer = store
+            .push_content(
+                oci_spec_types::MediaType::octet_stream(),
+                Bytes::from_static(content),
+            )
+            .await
+            .unwrap();
+        let config = oci_spec_types::ImageConfig::new(os, arch)
+            .to_document()
+            .unwrap();
+        let config_desc = config.descriptor(oci_spec_types::MediaType::image_config());
+        store
+            .push_bytes(&config_desc, config.bytes().clone())
+            .await
+            .unwrap();
+        let doc = oci_spec_types::ImageManifest::new(config_desc, vec![layer])
+            .to_document()
+            .unwrap();
+        let desc = doc.descriptor(oci_spec_types::MediaType::image_manifest());
+        store.push_bytes(&desc, doc.bytes().clone()).await.unwrap();
+        store.tag(&desc, tag).await.unwrap();
+        desc
+    })
+}
+
+#[test]
+fn manifest_index_create_and_update_by_platform() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let store = dir.join("store");
+    let amd = push_image(&store, "linux", "amd64", b"amd", "amd");
+    push_image(&store, "linux", "arm64", b"arm", "arm");
+    ok(
+        dir,
+        &[
+            "manifest",
+            "index",
+            "create",
+            "--oci-layout",
+            "store:multi",
+            "amd",
+            "arm",
+        ],
+    );
+    let index: serde_json::Value = serde_json::from_str(&ok(
+        dir,
+        &["manifest", "fetch", "--oci-layout", "store:multi"],
+    ))
+    .unwrap();
+    let platforms: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| format!("{}/{}", m["platform"]["os"], m["platform"]["architecture"]))
+        .collect();
+    assert_eq!(platforms, ["\"linux\"/\"amd64\"", "\"linux\"/\"arm64\""]);
+
+    // A new arm64 build takes the old one's place; amd64 is removed by digest.
+    let arm2 = push_image(&store, "linux", "arm64", b"arm, rebuilt", "arm2");
+    ok(
+        dir,
+        &[
+            "manifest",
+            "index",
+            "update",
+            "--oci-layout",
+            "store:multi",
+            "--add",
+            "arm2",
+            "--remove",
+            amd.digest.as_str(),
+        ],
+    );
+    let index: serde_json::Value = serde_json::from_str(&ok(
+        dir,
+        &["manifest", "fetch", "--oci-layout", "store:multi"],
+    ))
+    .unwrap();
+    let entries = index["manifests"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{index}");
+    assert_eq!(entries[0]["digest"], arm2.digest.as_str());
+    ok(
+        dir,
+        &[
+            "cp",
+            "--from-oci-layout",
+            "--to-oci-layout",
+            "store:multi",
+            "copy:arm",
+            "--platform",
+            "linux/arm64",
+        ],
+    );
 }
