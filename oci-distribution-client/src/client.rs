@@ -37,6 +37,7 @@ impl Client {
     ///
     /// [`ErrorKind::Transport`] when a certificate or key in the config cannot be read.
     pub fn new(config: ClientConfig) -> Result<Self> {
+        install_crypto_provider();
         let mut builder = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .redirect(reqwest::redirect::Policy::none())
@@ -44,26 +45,7 @@ impl Client {
             .read_timeout(config.read_timeout)
             .pool_idle_timeout(std::time::Duration::from_secs(90))
             .tcp_nodelay(true);
-        for pem in &config.ca_certs_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
-                Error::new(
-                    ErrorKind::Transport,
-                    format!("a CA certificate cannot be read: {e}"),
-                )
-            })?;
-            for c in certs {
-                builder = builder.add_root_certificate(c);
-            }
-        }
-        if let Some(pem) = &config.client_identity_pem {
-            let identity = reqwest::Identity::from_pem(pem).map_err(|e| {
-                Error::new(
-                    ErrorKind::Transport,
-                    format!("the client certificate cannot be read: {e}"),
-                )
-            })?;
-            builder = builder.identity(identity);
-        }
+        builder = with_tls(builder, &config)?;
         if let Some(proxy) = &config.proxy {
             let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| {
                 Error::new(
@@ -72,9 +54,6 @@ impl Client {
                 )
             })?;
             builder = builder.proxy(proxy);
-        }
-        if config.tls_skip_verify {
-            builder = builder.tls_danger_accept_invalid_certs(true);
         }
         let http = builder.build().map_err(|e| {
             Error::new(
@@ -197,6 +176,66 @@ impl Client {
         })
         .await?;
         Ok(pages.into_iter().flat_map(|p| p.repositories).collect())
+    }
+}
+
+/// The caller's certificates, client identity and verification choice.
+#[cfg(any(feature = "tls-ring", feature = "tls-aws-lc-rs"))]
+fn with_tls(
+    mut builder: reqwest::ClientBuilder,
+    config: &ClientConfig,
+) -> Result<reqwest::ClientBuilder> {
+    for pem in &config.ca_certs_pem {
+        let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+            Error::new(
+                ErrorKind::Transport,
+                format!("a CA certificate cannot be read: {e}"),
+            )
+        })?;
+        for c in certs {
+            builder = builder.add_root_certificate(c);
+        }
+    }
+    if let Some(pem) = &config.client_identity_pem {
+        let identity = reqwest::Identity::from_pem(pem).map_err(|e| {
+            Error::new(
+                ErrorKind::Transport,
+                format!("the client certificate cannot be read: {e}"),
+            )
+        })?;
+        builder = builder.identity(identity);
+    }
+    if config.tls_skip_verify {
+        builder = builder.tls_danger_accept_invalid_certs(true);
+    }
+    Ok(builder)
+}
+
+/// Built without TLS: any TLS setting is a mistake worth saying.
+#[cfg(not(any(feature = "tls-ring", feature = "tls-aws-lc-rs")))]
+fn with_tls(
+    builder: reqwest::ClientBuilder,
+    config: &ClientConfig,
+) -> Result<reqwest::ClientBuilder> {
+    if !config.ca_certs_pem.is_empty()
+        || config.client_identity_pem.is_some()
+        || config.tls_skip_verify
+    {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "TLS settings were given, but this build has no TLS (enable the tls-ring or \
+             tls-aws-lc-rs feature of oci-distribution-client)",
+        ));
+    }
+    Ok(builder)
+}
+
+/// With `tls-ring` alone, rustls has no provider of its own choosing: install ring as the
+/// process default, unless the program installed one already (its choice stands).
+fn install_crypto_provider() {
+    #[cfg(all(feature = "tls-ring", not(feature = "tls-aws-lc-rs")))]
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }
 

@@ -108,8 +108,16 @@ impl Inner {
     pub(crate) fn api_base(&self, registry: &str) -> Result<Url> {
         let scheme = if self.config.is_plain_http(registry) {
             "http"
-        } else {
+        } else if cfg!(any(feature = "tls-ring", feature = "tls-aws-lc-rs")) {
             "https"
+        } else {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "{registry} is not marked for plain HTTP, and this build has no TLS (enable \
+                     the tls-ring or tls-aws-lc-rs feature of oci-distribution-client)"
+                ),
+            ));
         };
         Url::parse(&format!("{scheme}://{registry}/v2/")).map_err(|e| {
             Error::new(
