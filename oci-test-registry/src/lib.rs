@@ -45,6 +45,9 @@ pub struct Config {
     pub tls: bool,
     /// With TLS, require client certificates signed by the test CA.
     pub client_certs: bool,
+    /// Keep blobs in S3 (a local `moto_server`) instead of a folder: every blob GET is then a
+    /// 307 redirect to a presigned URL on the S3 endpoint's port, as registries run at scale.
+    pub s3: bool,
 }
 
 impl Config {
@@ -54,7 +57,14 @@ impl Config {
             auth,
             tls: false,
             client_certs: false,
+            s3: false,
         }
+    }
+
+    /// Keeps blobs in S3 (a local `moto_server`, from PyPI's `moto[server]`).
+    pub fn with_s3(mut self) -> Config {
+        self.s3 = true;
+        self
     }
 
     /// Serves HTTPS and requires a client certificate from the test CA.
@@ -104,6 +114,14 @@ pub struct Registry {
     dir: PathBuf,
     ca_pem: String,
     token: Option<TokenServer>,
+    s3: Option<S3>,
+    watchdog: std::sync::Mutex<std::process::Child>,
+}
+
+/// The S3 endpoint behind a registry on object storage.
+#[derive(Debug)]
+struct S3 {
+    endpoint: String,
     watchdog: std::sync::Mutex<std::process::Child>,
 }
 
@@ -111,14 +129,21 @@ impl Drop for Registry {
     /// Ends a registry started with [`Registry::start`] when its owner drops it (the shared ones
     /// live until the test process exits, when their watchdog ends them).
     fn drop(&mut self) {
-        let mut child = self.watchdog.lock().unwrap_or_else(|e| e.into_inner());
-        // SIGTERM runs the watchdog's trap, which stops the registry too.
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status();
-        let _ = child.wait();
+        stop(&self.watchdog);
+        if let Some(s3) = &self.s3 {
+            stop(&s3.watchdog);
+        }
     }
+}
+
+/// SIGTERM to a watchdog runs its trap, which stops what it watches too.
+fn stop(watchdog: &std::sync::Mutex<std::process::Child>) {
+    let mut child = watchdog.lock().unwrap_or_else(|e| e.into_inner());
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let _ = child.wait();
 }
 
 fn test_ca() -> &'static TestCa {
@@ -145,6 +170,12 @@ impl Registry {
         R.get_or_init(|| Registry::start(Config::new(Auth::Token)))
     }
 
+    /// The shared anonymous registry on object storage (S3 through a local `moto_server`).
+    pub fn s3() -> &'static Registry {
+        static R: OnceLock<Registry> = OnceLock::new();
+        R.get_or_init(|| Registry::start(Config::new(Auth::Anonymous).with_s3()))
+    }
+
     /// The shared TLS registry (anonymous).
     pub fn tls() -> &'static Registry {
         static R: OnceLock<Registry> = OnceLock::new();
@@ -169,9 +200,19 @@ impl Registry {
         std::fs::write(dir.join("ca.pem"), &ca.cert_pem).expect("write the CA");
         let port = free_port();
         let host = format!("127.0.0.1:{port}");
+        let s3 = config.s3.then(|| start_s3(&dir));
+        let storage = match &s3 {
+            Some(s3) => format!(
+                "  s3:\n    accesskey: test\n    secretkey: testtesttest\n    region: us-east-1\n    regionendpoint: http://{}\n    bucket: {S3_BUCKET}\n    forcepathstyle: true\n    secure: false\n    v4auth: true\n",
+                s3.endpoint
+            ),
+            None => format!(
+                "  filesystem:\n    rootdirectory: {}\n",
+                dir.join("data").display()
+            ),
+        };
         let mut yaml = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n  secret: oci-test-registry-secret\n",
-            dir.join("data").display()
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n{storage}  delete:\n    enabled: true\nhttp:\n  addr: {host}\n  secret: oci-test-registry-secret\n"
         );
         if config.tls {
             let cert = ca.issue("oci-test-registry", &["127.0.0.1", "localhost", "::1"]);
@@ -223,14 +264,24 @@ impl Registry {
             }
         }
         std::fs::write(dir.join("config.yml"), yaml).expect("write the registry config");
-        let watchdog = spawn_with_watchdog(&binary, &dir);
-        wait_until_listening(&host, &dir);
+        let config_file = dir.join("config.yml");
+        let watchdog = spawn_with_watchdog(
+            &dir,
+            "registry.log",
+            &[
+                binary.as_os_str(),
+                "serve".as_ref(),
+                config_file.as_os_str(),
+            ],
+        );
+        wait_until_listening(&host, &dir.join("registry.log"), "docker-registry");
         Registry {
             host,
             tls: config.tls,
             dir,
             ca_pem: ca.cert_pem.clone(),
             token,
+            s3,
             watchdog: std::sync::Mutex::new(watchdog),
         }
     }
@@ -238,6 +289,25 @@ impl Registry {
     /// `127.0.0.1:PORT`.
     pub fn host(&self) -> &str {
         &self.host
+    }
+
+    /// For a registry on object storage, the S3 endpoint (`127.0.0.1:PORT`) its blob GETs
+    /// redirect to.
+    pub fn s3_endpoint(&self) -> Option<&str> {
+        self.s3.as_ref().map(|s| s.endpoint.as_str())
+    }
+
+    /// For a registry on object storage, every request the S3 endpoint has recorded since it
+    /// started, in order: JSON objects with `method`, `url` and `headers` (moto's recorder). Lets a test see what reached the object store, the presigned GETs of a
+    /// client included.
+    pub fn s3_requests(&self) -> Vec<serde_json::Value> {
+        let Some(s3) = &self.s3 else {
+            return Vec::new();
+        };
+        let text = http_request(&s3.endpoint, "GET", "/moto-api/recorder/download-recording");
+        text.lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 
     /// `http://127.0.0.1:PORT` or `https://…`.
@@ -316,40 +386,131 @@ fn free_port() -> u16 {
     l.local_addr().expect("address").port()
 }
 
-/// Runs the registry under a shell that ends it, and removes its folder, once this process is
-/// gone, so no registry outlives the tests whatever way they end.
-fn spawn_with_watchdog(binary: &Path, dir: &Path) -> std::process::Child {
+/// Runs `command` under a shell that ends it, and removes `dir`, once this process is gone, so
+/// nothing the harness starts outlives the tests whatever way they end. Its output goes to
+/// `dir/log`.
+fn spawn_with_watchdog(dir: &Path, log: &str, command: &[&std::ffi::OsStr]) -> std::process::Child {
     let script = r#"
-"$1" serve "$2/config.yml" > "$2/registry.log" 2>&1 &
+dir="$1"; log="$2"; parent="$3"; shift 3
+"$@" > "$dir/$log" 2>&1 &
 child=$!
-trap 'kill $child 2>/dev/null; wait $child 2>/dev/null; rm -rf "$2"; exit 0' TERM INT
-while kill -0 "$3" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 0.5; done
+trap 'kill $child 2>/dev/null; wait $child 2>/dev/null; rm -rf "$dir"; exit 0' TERM INT
+while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 0.5; done
 kill "$child" 2>/dev/null
 wait "$child" 2>/dev/null
-rm -rf "$2"
+rm -rf "$dir"
 "#;
     Command::new("sh")
         .arg("-c")
         .arg(script)
         .arg("watchdog")
-        .arg(binary)
         .arg(dir)
+        .arg(log)
         .arg(std::process::id().to_string())
+        .args(command)
+        // The registry's S3 driver must not pick up a CA bundle meant for real AWS.
+        .env_remove("AWS_CA_BUNDLE")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("start the registry")
+        .expect("start a test server")
 }
 
-fn wait_until_listening(host: &str, dir: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+/// The bucket the registry keeps its blobs in.
+const S3_BUCKET: &str = "registry";
+
+/// Starts `moto_server` on a free port with its request recorder on, and creates the bucket.
+///
+/// # Panics
+///
+/// When `moto_server` is not installed, saying how to install it.
+fn start_s3(registry_dir: &Path) -> S3 {
+    let dir = registry_dir.with_extension("s3");
+    std::fs::create_dir_all(&dir).expect("create the S3 folder");
+    // `moto_server` where pip put it on PATH, else the module through python3.
+    let found = Command::new("sh")
+        .args(["-c", "command -v moto_server"])
+        .output()
+        .expect("run sh");
+    let mut command: Vec<String> = if found.status.success() {
+        vec![String::from_utf8_lossy(&found.stdout).trim().to_owned()]
+    } else {
+        let module = Command::new("python3")
+            .args(["-c", "import moto.server"])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            module,
+            "moto_server not found: install it with `python3 -m pip install 'moto[server]'` \
+             (./scripts/setup does)"
+        );
+        vec!["python3".into(), "-m".into(), "moto.server".into()]
+    };
+    let port = free_port().to_string();
+    let endpoint = format!("127.0.0.1:{port}");
+    command.extend(["-H".into(), "127.0.0.1".into(), "-p".into(), port]);
+    let args: Vec<&std::ffi::OsStr> = command.iter().map(|a| a.as_ref()).collect();
+    let watchdog = spawn_with_watchdog(&dir, "moto.log", &args);
+    wait_until_listening(&endpoint, &dir.join("moto.log"), "moto_server");
+    http_request(&endpoint, "POST", "/moto-api/recorder/start-recording");
+    http_request(&endpoint, "PUT", &format!("/{S3_BUCKET}"));
+    S3 {
+        endpoint,
+        watchdog: std::sync::Mutex::new(watchdog),
+    }
+}
+
+/// One plain HTTP/1.1 request on loopback; returns the body. For the harness's own set-up.
+fn http_request(host: &str, method: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(host).expect("connect to the test server");
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send the request");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status_ok = text.starts_with("HTTP/1.1 2") || text.starts_with("HTTP/1.0 2");
+    assert!(status_ok, "{method} {path} on {host} failed: {text}");
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    if text
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    }
+}
+
+/// The body of a chunked HTTP/1.1 answer.
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn wait_until_listening(host: &str, log: &Path, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if TcpStream::connect(host).is_ok() {
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let log = std::fs::read_to_string(dir.join("registry.log")).unwrap_or_default();
-    panic!("docker-registry did not listen on {host} within 20 s; its output:\n{log}");
+    let log = std::fs::read_to_string(log).unwrap_or_default();
+    panic!("{what} did not listen on {host} within 30 s; its output:\n{log}");
 }

@@ -859,3 +859,81 @@ fn version_and_completion() {
     let zsh = ok(dir.path(), &["completion", "zsh"]);
     assert!(zsh.contains("#compdef ocictl"), "{zsh}");
 }
+
+#[test]
+fn the_cli_works_against_a_registry_on_object_storage() {
+    // Every blob GET of this registry is a 307 to a presigned URL on the S3 endpoint's port.
+    let s3 = Registry::s3();
+    let at = |repo: &str| format!("{}/{repo}", s3.host());
+    let src = sample_files();
+    let dir = src.path();
+    std::fs::write(dir.join("sbom.spdx.json"), br#"{"spdxVersion":"SPDX-2.3"}"#).unwrap();
+    ok(
+        dir,
+        &[
+            "push",
+            "--plain-http",
+            &at("cli/s3:v1"),
+            "hello.txt",
+            "big.bin",
+            "docs",
+        ],
+    );
+    ok(
+        dir,
+        &[
+            "attach",
+            "--plain-http",
+            &at("cli/s3:v1"),
+            "sbom.spdx.json:application/spdx+json",
+            "--artifact-type",
+            "application/spdx+json",
+        ],
+    );
+    let found = ok(
+        dir,
+        &[
+            "discover",
+            "--plain-http",
+            &at("cli/s3:v1"),
+            "--format",
+            "text",
+        ],
+    );
+    assert!(found.contains("application/spdx+json"), "{found}");
+    ok(
+        dir,
+        &[
+            "cp",
+            "-r",
+            "--plain-http",
+            &at("cli/s3:v1"),
+            &at("cli/s3-copy:v1"),
+        ],
+    );
+    ok(
+        dir,
+        &[
+            "cp",
+            "-r",
+            "--from-plain-http",
+            "--to-oci-layout",
+            &at("cli/s3-copy:v1"),
+            "mirror:v1",
+        ],
+    );
+    ok(
+        dir,
+        &["pull", "--plain-http", &at("cli/s3-copy:v1"), "-o", "out"],
+    );
+    assert_eq!(tree(&dir.join("out")), tree_of_sample(dir));
+    assert!(ok(dir, &["layout", "fsck", "mirror"]).contains("0 problems"));
+}
+
+/// The sample files as pushed: hello.txt, big.bin and the docs directory.
+fn tree_of_sample(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    tree(dir)
+        .into_iter()
+        .filter(|(name, _)| name == "hello.txt" || name == "big.bin" || name.starts_with("docs/"))
+        .collect()
+}

@@ -42,6 +42,9 @@ pub struct Flags {
     /// The store keeps data outside memory: run the large-stream case with a blob of this many
     /// bytes, checking the process's memory does not grow with it.
     pub large_blob: Option<u64>,
+    /// The store cannot keep a blob of zero bytes (distribution 2.8 on S3 answers 500 to its
+    /// upload): the round trip leaves that length out.
+    pub no_empty_blob: bool,
     /// Replaces the stored bytes of a digest with other bytes, behind the store's back, so the
     /// suite can check that reads refuse them. Without it the corruption case is not run.
     #[allow(clippy::type_complexity)]
@@ -55,6 +58,7 @@ impl std::fmt::Debug for Flags {
             .field("delete", &self.delete)
             .field("untag", &self.untag)
             .field("large_blob", &self.large_blob)
+            .field("no_empty_blob", &self.no_empty_blob)
             .field("corrupt", &self.corrupt.is_some())
             .finish()
     }
@@ -90,7 +94,7 @@ impl Flags {
 
 /// Runs every case the flags allow, one after another.
 pub async fn run_all(target: &dyn Target, flags: &Flags) {
-    round_trip(target).await;
+    round_trip_of(target, !flags.no_empty_blob).await;
     manifest_round_trip(target).await;
     mismatched_content_is_refused(target).await;
     repush_is_fine(target).await;
