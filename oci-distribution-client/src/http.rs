@@ -54,6 +54,8 @@ pub(crate) struct Call<'a> {
     pub(crate) url: Url,
     pub(crate) headers: HeaderMap,
     pub(crate) body: CallBody,
+    /// Follow redirects (the default); off, a redirect is returned as the response.
+    pub(crate) follow_redirects: bool,
 }
 
 impl<'a> Call<'a> {
@@ -72,7 +74,14 @@ impl<'a> Call<'a> {
             url,
             headers: HeaderMap::new(),
             body: CallBody::Empty,
+            follow_redirects: true,
         }
+    }
+
+    /// Returns a redirect as the response instead of following it.
+    pub(crate) fn without_redirects(mut self) -> Self {
+        self.follow_redirects = false;
+        self
     }
 
     pub(crate) fn header(mut self, name: reqwest::header::HeaderName, value: &str) -> Self {
@@ -289,6 +298,7 @@ impl Inner {
             }
 
             if status.is_redirection()
+                && call.follow_redirects
                 && matches!(call.method, Method::GET | Method::HEAD)
                 && let Some(next) = response
                     .headers()

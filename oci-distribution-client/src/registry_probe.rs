@@ -171,6 +171,7 @@ impl Client {
         let (with_from, without_from) = probe_mounts(&repo, &source, &mut cleanup).await;
         findings.push(with_from);
         findings.push(without_from);
+        findings.push(probe_blob_redirect(&repo, &mut cleanup).await);
 
         // A small artifact, tagged three times, for pagination and the referrers API.
         let manifest = push_probe_manifest(&repo).await;
@@ -323,6 +324,61 @@ async fn probe_single_post(
             f
         }
         Err(e) => unknown(NAME, &e),
+    }
+}
+
+/// Does a blob GET answer with a redirect to another origin (object storage, a CDN)?
+async fn probe_blob_redirect(
+    repo: &Repository,
+    cleanup: &mut Vec<(Repository, Descriptor)>,
+) -> Finding {
+    const NAME: &str = "blob_redirect";
+    let (desc, data) = unique_blob("redirect", 64);
+    if let Err(e) = repo.push_bytes(&desc, data).await {
+        return unknown(NAME, &e);
+    }
+    cleanup.push((repo.clone(), desc.clone()));
+    let what = format!("probe {NAME}");
+    let url = match repo.url(&format!("blobs/{}", desc.digest)) {
+        Ok(u) => u,
+        Err(e) => return unknown(NAME, &e),
+    };
+    let call =
+        Call::new(&what, &repo.registry, repo.pull_scopes(), Method::GET, url).without_redirects();
+    let response = match repo.inner.send(call).await {
+        Ok(r) => r,
+        Err(e) => return unknown(NAME, &e),
+    };
+    let status = response.status();
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .and_then(|l| response.url().join(l).ok());
+    match location {
+        Some(to) if status.is_redirection() => {
+            let elsewhere = !crate::http::same_origin(&to, &repo.registry);
+            let host = to.host_str().unwrap_or("?").to_owned();
+            let host = match to.port() {
+                Some(p) => format!("{host}:{p}"),
+                None => host,
+            };
+            finding(
+                NAME,
+                Support::Yes,
+                format!(
+                    "{} to {}://{host}{}",
+                    status.as_u16(),
+                    to.scheme(),
+                    if elsewhere { " (another origin)" } else { "" }
+                ),
+            )
+        }
+        _ => finding(
+            NAME,
+            Support::No,
+            format!("served directly ({})", status.as_u16()),
+        ),
     }
 }
 

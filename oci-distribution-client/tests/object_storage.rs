@@ -151,3 +151,26 @@ async fn copies_in_and_out_of_a_registry_on_object_storage() {
     assert_eq!(back.resolve("v1").await.unwrap().digest, manifest.digest);
     assert!(back.exists(&layer).await.unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_probe_reports_blob_redirects_to_another_origin() {
+    let s3 = Registry::s3();
+    let report = Client::new(config(s3))
+        .unwrap()
+        .probe(s3.host(), "probe/s3")
+        .await
+        .unwrap();
+    let f = report.get("blob_redirect").unwrap();
+    assert_eq!(f.support, oci_distribution_client::Support::Yes, "{f:?}");
+    assert!(f.detail.contains("another origin"), "{f:?}");
+    assert!(f.detail.contains(s3.s3_endpoint().unwrap()), "{f:?}");
+
+    let plain = Registry::anonymous();
+    let report = Client::new(config(plain))
+        .unwrap()
+        .probe(plain.host(), "probe/plain")
+        .await
+        .unwrap();
+    let f = report.get("blob_redirect").unwrap();
+    assert_eq!(f.support, oci_distribution_client::Support::No, "{f:?}");
+}

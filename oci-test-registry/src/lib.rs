@@ -23,6 +23,83 @@ pub use token::{Failure, Grant, TokenServer};
 /// The users of the Basic and token configurations: name and password.
 pub const USERS: &[(&str, &str)] = &[("alice", "alice-secret-pw"), ("bob", "bob-secret-pw")];
 
+/// The peer registries `$OCI_PEERS_DIR` may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Peer {
+    /// distribution v3.1.1 (`registry-v3`): the current CNCF registry, Link-paginated tags.
+    RegistryV3,
+    /// olareg (`olareg`): the OCI 1.1 referrers API, single-POST uploads, tag pagination.
+    Olareg,
+}
+
+impl Peer {
+    fn binary(self) -> &'static str {
+        match self {
+            Peer::RegistryV3 => "registry-v3",
+            Peer::Olareg => "olareg",
+        }
+    }
+}
+
+/// Starts a peer, or says in one line why it does not run.
+fn start_peer(peer: Peer) -> Option<Registry> {
+    use std::io::Write;
+    let name = peer.binary();
+    let binary = match std::env::var_os("OCI_PEERS_DIR") {
+        Some(dir) => PathBuf::from(dir).join(name),
+        None => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "peer {name} not run: OCI_PEERS_DIR is not set (.ci/run sets it)"
+            );
+            return None;
+        }
+    };
+    if !binary.is_file() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "peer {name} not run: {} is absent",
+            binary.display()
+        );
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "oci-test-peer-{name}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(dir.join("data")).expect("create the peer's folder");
+    let host = format!("127.0.0.1:{}", free_port());
+    let data = dir.join("data");
+    let config = dir.join("config.yml");
+    let args: Vec<&std::ffi::OsStr> = match peer {
+        Peer::RegistryV3 => {
+            std::fs::write(
+                &config,
+                format!(
+                    "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n  secret: oci-test-registry-secret\n",
+                    data.display()
+                ),
+            )
+            .expect("write the peer's config");
+            vec![binary.as_os_str(), "serve".as_ref(), config.as_os_str()]
+        }
+        Peer::Olareg => vec![binary.as_os_str(), host.as_ref(), data.as_os_str()],
+    };
+    let watchdog = spawn_with_watchdog(&dir, "registry.log", &args);
+    wait_until_listening(&host, &dir.join("registry.log"), name);
+    Some(Registry {
+        host,
+        tls: false,
+        dir,
+        ca_pem: test_ca().cert_pem.clone(),
+        token: None,
+        s3: None,
+        watchdog: std::sync::Mutex::new(watchdog),
+    })
+}
+
 /// How a registry authenticates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -174,6 +251,20 @@ impl Registry {
     pub fn s3() -> &'static Registry {
         static R: OnceLock<Registry> = OnceLock::new();
         R.get_or_init(|| Registry::start(Config::new(Auth::Anonymous).with_s3()))
+    }
+
+    /// A peer registry from the ready binaries in `$OCI_PEERS_DIR` (distribution v3 or olareg),
+    /// started once per test binary, anonymous and on plain HTTP. `None`, after one line on
+    /// stderr saying so, where the variable is unset or the binary is absent: these tests run
+    /// where the peers are (CI), and say so where they are not.
+    pub fn peer(peer: Peer) -> Option<&'static Registry> {
+        static V3: OnceLock<Option<Registry>> = OnceLock::new();
+        static OLAREG: OnceLock<Option<Registry>> = OnceLock::new();
+        let cell = match peer {
+            Peer::RegistryV3 => &V3,
+            Peer::Olareg => &OLAREG,
+        };
+        cell.get_or_init(|| start_peer(peer)).as_ref()
     }
 
     /// The shared TLS registry (anonymous).
