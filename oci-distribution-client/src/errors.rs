@@ -105,6 +105,12 @@ pub(crate) fn from_parts(what: &str, status: u16, body: &[u8]) -> Error {
 
 /// A transport failure of `what`.
 pub(crate) fn transport(what: &str, err: reqwest::Error) -> Error {
+    transport_after(what, err, 1)
+}
+
+/// A transport failure of `what` after `attempts` tries (retries included): the message names
+/// the innermost cause and, past one, how many tries were made.
+pub(crate) fn transport_after(what: &str, err: reqwest::Error, attempts: u32) -> Error {
     let kind = if err.is_timeout() {
         ErrorKind::Cancelled
     } else {
@@ -116,6 +122,9 @@ pub(crate) fn transport(what: &str, err: reqwest::Error) -> Error {
     let mut message = format!("{what}: {}", innermost(&err));
     if let Some(u) = url {
         message.push_str(&format!(" ({u})"));
+    }
+    if attempts > 1 {
+        message.push_str(&format!(", after {attempts} attempts"));
     }
     Error::new(kind, message).with_source(err)
 }

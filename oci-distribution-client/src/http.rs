@@ -15,7 +15,7 @@ use reqwest::{Method, Response, StatusCode, Url};
 
 use crate::auth::{Auth, Challenge, Scopes, parse_challenge};
 use crate::config::ClientConfig;
-use crate::errors::{from_response, transport};
+use crate::errors::{from_response, transport_after};
 use oci_target::{Error, ErrorKind, Result};
 
 /// The shared state of a client.
@@ -218,7 +218,7 @@ impl Inner {
                         tokio::time::sleep(wait).await;
                         continue;
                     }
-                    return Err(transport(call.what, e));
+                    return Err(transport_after(call.what, e, attempt + 1));
                 }
             };
             let status = response.status();

@@ -195,12 +195,16 @@ async fn an_upload_range_at_the_end_of_u64_is_an_error_not_an_overflow() {
 }
 
 #[tokio::test]
-async fn an_unreachable_registry_names_the_cause() {
+async fn an_unreachable_registry_names_the_cause_and_the_attempts() {
     // Nothing listens on port 1 of loopback.
     let repo = Client::new(
         ClientConfig::default()
             .with_plain_http("127.0.0.1:1")
-            .with_retry(RetryPolicy::none()),
+            .with_retry(
+                RetryPolicy::default()
+                    .with_max_retries(2)
+                    .with_backoff(Duration::from_millis(1), Duration::from_millis(2)),
+            ),
     )
     .unwrap()
     .repository("127.0.0.1:1", "a/b")
@@ -211,6 +215,9 @@ async fn an_unreachable_registry_names_the_cause() {
         err.to_string().to_lowercase().contains("refused"),
         "the cause is not named: {err}"
     );
+    assert!(err.to_string().contains("after 3 attempts"), "{err}");
+    // The cause stays reachable for a program, as the typed source.
+    assert!(std::error::Error::source(&err).is_some());
 }
 
 #[tokio::test]
