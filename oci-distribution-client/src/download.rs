@@ -1,7 +1,8 @@
 //! Blob downloads that survive dropped connections, and that can use several connections.
 //!
-//! A download that breaks midway resumes with `Range: bytes=<received>-` from where it stopped,
-//! up to the retry limit; the verifier wraps the whole logical stream, so the blob is verified end
+//! A download that breaks midway resumes with `Range: bytes=<received>-` from where it stopped:
+//! after any break that followed progress, and up to the retry limit for breaks in a row without
+//! progress; the verifier wraps the whole logical stream, so the blob is verified end
 //! to end whatever the number of requests. A large blob can also come as fixed-size segments over
 //! several connections at once, handed out in order: memory holds at most one segment per
 //! connection.
@@ -177,7 +178,9 @@ impl Repository {
             desc: Descriptor,
             current: Chunks,
             received: u64,
+            /// Breaks in a row with no byte received in between.
             resumes: u32,
+            at_last_break: u64,
             done: bool,
         }
         let state = State {
@@ -186,6 +189,7 @@ impl Repository {
             current: body_stream(first, what),
             received: 0,
             resumes: 0,
+            at_last_break: 0,
             done: false,
         };
         Ok(stream::unfold(state, move |mut s| async move {
@@ -201,6 +205,12 @@ impl Repository {
                     None => return None,
                     Some(Err(e)) => {
                         let resumable = e.kind() == ErrorKind::Transport || e.kind() == ErrorKind::Cancelled;
+                        // Every break after progress may resume; breaks in a row without any
+                        // progress count against the retry policy.
+                        if s.received > s.at_last_break {
+                            s.resumes = 0;
+                        }
+                        s.at_last_break = s.received;
                         if !resumable || s.resumes >= max_resumes || s.received >= s.desc.size {
                             s.done = true;
                             return Some((Err(e), s));

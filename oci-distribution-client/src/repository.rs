@@ -133,23 +133,37 @@ impl Repository {
             oci_target::RefKind::Tag(_) => None,
         };
         let url = self.url(&format!("manifests/{reference}"))?;
-        let response = self
-            .inner
-            .send(
-                Call::new(&what, &self.registry, &self.pull, Method::GET, url)
-                    .header(ACCEPT, MANIFEST_ACCEPT),
-            )
-            .await?;
-        if !response.status().is_success() {
-            return Err(from_response(&what, response).await);
-        }
-        let served_digest = header_digest(&response, &what)?;
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = read_capped(response, self.inner.config.limits.manifest_bytes, &what).await?;
+        // A body cut short is asked for again, as many times as the retry policy allows.
+        let mut cuts = 0u32;
+        let (served_digest, content_type, body) = loop {
+            let response = self
+                .inner
+                .send(
+                    Call::new(&what, &self.registry, &self.pull, Method::GET, url.clone())
+                        .header(ACCEPT, MANIFEST_ACCEPT),
+                )
+                .await?;
+            if !response.status().is_success() {
+                return Err(from_response(&what, response).await);
+            }
+            let served_digest = header_digest(&response, &what)?;
+            let content_type = response
+                .headers()
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            match read_capped(response, self.inner.config.limits.manifest_bytes, &what).await {
+                Ok(body) => break (served_digest, content_type, body),
+                Err(e)
+                    if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Cancelled)
+                        && cuts < self.inner.config.retry.max_retries =>
+                {
+                    cuts += 1;
+                    tracing::debug!(what, cuts, error = %e, "manifest body cut short; asking again");
+                }
+                Err(e) => return Err(e),
+            }
+        };
         let algorithm = requested
             .as_ref()
             .or(served_digest.as_ref())

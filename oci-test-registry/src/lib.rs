@@ -7,6 +7,7 @@
 //! test process exits, however it exits. A missing `docker-registry` fails loudly, saying how to
 //! install it.
 
+mod faults;
 mod pki;
 mod token;
 
@@ -17,6 +18,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+pub use faults::{FaultCounts, FaultPlan, FaultProxy};
 pub use pki::{Issued, TestCa};
 pub use token::{Failure, Grant, TokenServer};
 
