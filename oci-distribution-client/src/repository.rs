@@ -197,7 +197,12 @@ impl Repository {
     pub async fn stat_blob(&self, digest: &Digest) -> Result<Descriptor> {
         let what = self.what("check", digest.as_str());
         let Some(response) = self.head("blobs", digest.as_str(), &self.pull).await? else {
-            return Err(Error::not_found(format!("{what}: no such blob")).with_status(404));
+            // A HEAD answer has no body: GET for the registry's code (BLOB_UNKNOWN) and message.
+            let desc = Descriptor::new(MediaType::octet_stream(), digest.clone(), 0);
+            return match self.get_blob(&desc, None).await {
+                Err(e) => Err(e),
+                Ok(_) => Err(Error::not_found(format!("{what}: no such blob")).with_status(404)),
+            };
         };
         let size = content_length(&response).ok_or_else(|| {
             Error::new(

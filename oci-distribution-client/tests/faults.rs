@@ -68,6 +68,14 @@ async fn a_256_mib_pull_and_push_survive_cuts_stalls_and_busy_answers() {
     eprintln!("push of 256 MiB: {push:?} in {:?}", started.elapsed());
     assert!(direct(&r, "faults/big").exists(&blob).await.unwrap());
 
+    let started = Instant::now();
+    let clean = direct(&r, "faults/big")
+        .fetch_bytes(&blob, u64::MAX)
+        .await
+        .unwrap();
+    assert!(clean == data);
+    eprintln!("clean pull of 256 MiB in {:?}", started.elapsed());
+
     // Pull through cuts every few megabytes, stalls and busy answers.
     let proxy = FaultProxy::start(
         r.host(),
@@ -225,4 +233,41 @@ async fn a_fault_that_outlasts_the_retries_is_a_typed_error_and_nothing_is_half_
         "{err}"
     );
     assert!(direct(r, "faults/up").resolve("wide").await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manifest_cut_short_is_asked_for_again_and_then_refused() {
+    let r = Registry::anonymous();
+    let work = tempfile::tempdir().unwrap();
+    let (src, root) = wide_layout(&work.path().join("src"), 3).await;
+    copy(
+        &src,
+        "wide",
+        &direct(r, "faults/manifest"),
+        "wide",
+        &CopyOptions::default(),
+    )
+    .await
+    .unwrap();
+    // Every manifest body is cut in half: asked again as often as the retry policy allows,
+    // then a typed error (never a truncated manifest taken for a whole one).
+    let proxy = FaultProxy::start(r.host(), FaultPlan::new(2).with_rates(0, 1000, 0));
+    let repo = through(&proxy, "faults/manifest", 3);
+    let err = repo
+        .fetch_manifest_ref(root.digest.as_str())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Transport | ErrorKind::Cancelled),
+        "{err}"
+    );
+    assert_eq!(proxy.counts().cut, 4, "{:?}", proxy.counts());
+    // Cut half of the time: it comes whole in the end, and verified.
+    let proxy = FaultProxy::start(r.host(), FaultPlan::new(9).with_rates(0, 500, 0));
+    let repo = through(&proxy, "faults/manifest", 8);
+    for _ in 0..10 {
+        let (desc, _) = repo.fetch_manifest_ref(root.digest.as_str()).await.unwrap();
+        assert_eq!(desc.digest, root.digest);
+    }
+    assert!(proxy.counts().cut >= 1, "{:?}", proxy.counts());
 }

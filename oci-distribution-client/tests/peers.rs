@@ -133,3 +133,92 @@ async fn distribution_2_8_falls_back_to_the_referrers_tag() {
             .contains(&fallback_tag(&subject.digest))
     );
 }
+
+/// Every registry of the matrix that runs here: 2.8, 2.8 on S3, and the peers where present.
+fn matrix() -> Vec<(&'static str, &'static Registry)> {
+    let mut all = vec![
+        ("distribution 2.8", Registry::anonymous()),
+        ("distribution 2.8 on S3", Registry::s3()),
+    ];
+    if let Some(r) = Registry::peer(Peer::RegistryV3) {
+        all.push(("distribution v3.1.1", r));
+    }
+    if let Some(r) = Registry::peer(Peer::Olareg) {
+        all.push(("olareg", r));
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transfers_and_listings_on_every_registry_of_the_matrix() {
+    let data: Vec<u8> = (0..5_000_000u32).map(|i| (i % 241) as u8).collect();
+    for (name, r) in matrix() {
+        let config = ClientConfig::default()
+            .with_plain_http(r.host())
+            .with_chunk_size(1 << 20)
+            .with_buffered_upload_max(0)
+            .with_parallel_download(
+                oci_distribution_client::ParallelDownload::default()
+                    .with_connections(3)
+                    .with_segment_size(1 << 20)
+                    .with_min_size(0),
+            );
+        let repo = Client::new(config)
+            .unwrap()
+            .repository(r.host(), "matrix/transfers")
+            .unwrap();
+        // Chunked upload, then a parallel ranged download.
+        let blob = Descriptor::new(
+            MediaType::octet_stream(),
+            oci_digest::sha256(&data),
+            data.len() as u64,
+        );
+        repo.push_bytes(&blob, Bytes::from(data.clone()))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: chunked push: {e}"));
+        let got = repo
+            .fetch_bytes(&blob, u64::MAX)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: ranged pull: {e}"));
+        assert!(got == data, "{name}: the bytes differ");
+        // Tags, listed whole however the registry pages them.
+        let subject = image(&repo).await;
+        for t in ["a", "b", "c"] {
+            repo.tag(&subject, t).await.unwrap();
+        }
+        let tags = repo.tags().await.unwrap();
+        for t in ["a", "b", "c", "v1"] {
+            assert!(tags.iter().any(|x| x == t), "{name}: {tags:?}");
+        }
+        // Not found, typed, with the status.
+        let e = repo.resolve("no-such-tag").await.unwrap_err();
+        assert_eq!(e.kind(), oci_target::ErrorKind::NotFound, "{name}: {e}");
+        assert_eq!(e.status(), Some(404), "{name}: {e}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_with_referrers_leaves_olareg_for_a_layout_and_distribution() {
+    let Some(r) = Registry::peer(Peer::Olareg) else {
+        return;
+    };
+    let src = repo(r, "referrers/copy");
+    let subject = image(&src).await;
+    let sbom = attach(&src, &subject, "application/spdx+json").await;
+    let dir = tempfile::tempdir().unwrap();
+    let layout = oci_layout::OciLayout::create(dir.path(), oci_layout::LayoutOptions::default())
+        .await
+        .unwrap();
+    let options = oci_target::ExtendedCopyOptions::default();
+    oci_target::extended_copy(&src, "v1", &layout, "v1", &options)
+        .await
+        .unwrap();
+    let found = layout.referrers(&subject, None).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].digest, sbom.digest);
+    let dst = repo(Registry::anonymous(), "referrers/from-olareg");
+    oci_target::extended_copy(&src, "v1", &dst, "v1", &options)
+        .await
+        .unwrap();
+    assert_eq!(dst.referrers(&subject, None).await.unwrap().len(), 1);
+}
