@@ -174,3 +174,42 @@ async fn the_probe_reports_blob_redirects_to_another_origin() {
     let f = report.get("blob_redirect").unwrap();
     assert_eq!(f.support, oci_distribution_client::Support::No, "{f:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_cut_on_the_presigned_url_resumes_with_range_on_a_fresh_redirect() {
+    use oci_test_registry::{Auth, Config, FaultPlan};
+    // Downloads from presigned URLs (never the registry's own calls to S3) are cut every few
+    // megabytes, 7 times in 10.
+    let plan = FaultPlan::new(23)
+        .with_rates(0, 700, 0)
+        .only_targets_with("X-Amz-Signature=");
+    let r = Registry::start(Config::new(Auth::Anonymous).with_s3_faults(plan));
+    let repo = Client::new(config(&r))
+        .unwrap()
+        .repository(r.host(), "s3/cuts")
+        .unwrap();
+    let data: Vec<u8> = (0..48_000_000u32).map(|i| (i % 239) as u8).collect();
+    let blob = repo
+        .push_content(MediaType::octet_stream(), Bytes::from(data.clone()))
+        .await
+        .unwrap();
+    let before = r.s3_requests().len();
+    let got = repo.fetch_bytes(&blob, u64::MAX).await.unwrap();
+    assert!(got == data, "the bytes differ");
+    let cuts = r.s3_faults().unwrap();
+    let resumed = presigned_gets(&r, before)
+        .into_iter()
+        .filter(|q| {
+            q["headers"]
+                .to_string()
+                .to_ascii_lowercase()
+                .contains("\"range\"")
+        })
+        .count();
+    eprintln!("48 MB through cuts on the presigned URL: {cuts:?}, {resumed} ranged presigned GETs");
+    assert!(cuts.cut >= 3, "{cuts:?}");
+    assert!(
+        resumed >= 3,
+        "only {resumed} resumed GETs reached the object store"
+    );
+}

@@ -29,6 +29,9 @@ pub struct FaultPlan {
     pub stall: Duration,
     /// A cut response carries at most this many bytes of its body before the cut.
     pub cut_within: u64,
+    /// Break only requests whose target (path and query) contains this text: for example
+    /// `X-Amz-Signature=`, the presigned downloads of a client, not the registry's own calls.
+    pub only_targets_with: Option<&'static str>,
 }
 
 impl FaultPlan {
@@ -41,6 +44,7 @@ impl FaultPlan {
             stall_per_mille: 0,
             stall: Duration::from_secs(3),
             cut_within: 4 << 20,
+            only_targets_with: None,
         }
     }
 
@@ -49,6 +53,12 @@ impl FaultPlan {
         self.busy_per_mille = busy;
         self.cut_per_mille = cut;
         self.stall_per_mille = stall;
+        self
+    }
+
+    /// Breaks only requests whose target contains `text`.
+    pub fn only_targets_with(mut self, text: &'static str) -> Self {
+        self.only_targets_with = Some(text);
         self
     }
 
@@ -219,8 +229,9 @@ fn serve(
     let method = head.split(' ').next().unwrap_or("").to_owned();
     let path = head.split(' ').nth(1).unwrap_or("").to_owned();
     // Only requests any client can send again are broken.
-    let eligible = matches!(method.as_str(), "GET" | "HEAD")
-        || (method == "POST" && content_length(&head).unwrap_or(0) == 0);
+    let eligible = (matches!(method.as_str(), "GET" | "HEAD")
+        || (method == "POST" && content_length(&head).unwrap_or(0) == 0))
+        && plan.only_targets_with.is_none_or(|t| path.contains(t));
     if eligible && roll(plan.seed, n, 1) < plan.busy_per_mille {
         c.busy.fetch_add(1, Ordering::Relaxed);
         let status = if roll(plan.seed, n, 2) < 500 {

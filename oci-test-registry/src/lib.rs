@@ -127,6 +127,9 @@ pub struct Config {
     /// Keep blobs in S3 (a local `moto_server`) instead of a folder: every blob GET is then a
     /// 307 redirect to a presigned URL on the S3 endpoint's port, as registries run at scale.
     pub s3: bool,
+    /// With `s3`, a fault proxy between the registry (and its presigned URLs) and the S3
+    /// endpoint, breaking things on this plan.
+    pub s3_faults: Option<FaultPlan>,
 }
 
 impl Config {
@@ -137,7 +140,16 @@ impl Config {
             tls: false,
             client_certs: false,
             s3: false,
+            s3_faults: None,
         }
+    }
+
+    /// Keeps blobs in S3 behind a fault proxy with `plan`: downloads from presigned URLs get
+    /// cut, stalled or answered busy.
+    pub fn with_s3_faults(mut self, plan: FaultPlan) -> Config {
+        self.s3 = true;
+        self.s3_faults = Some(plan);
+        self
     }
 
     /// Keeps blobs in S3 (a local `moto_server`, from PyPI's `moto[server]`).
@@ -201,6 +213,9 @@ pub struct Registry {
 #[derive(Debug)]
 struct S3 {
     endpoint: String,
+    /// What the registry is told the endpoint is: the fault proxy, when there is one.
+    public: String,
+    proxy: Option<FaultProxy>,
     watchdog: std::sync::Mutex<std::process::Child>,
 }
 
@@ -293,11 +308,11 @@ impl Registry {
         std::fs::write(dir.join("ca.pem"), &ca.cert_pem).expect("write the CA");
         let port = free_port();
         let host = format!("127.0.0.1:{port}");
-        let s3 = config.s3.then(|| start_s3(&dir));
+        let s3 = config.s3.then(|| start_s3(&dir, config.s3_faults));
         let storage = match &s3 {
             Some(s3) => format!(
                 "  s3:\n    accesskey: test\n    secretkey: testtesttest\n    region: us-east-1\n    regionendpoint: http://{}\n    bucket: {S3_BUCKET}\n    forcepathstyle: true\n    secure: false\n    v4auth: true\n",
-                s3.endpoint
+                s3.public
             ),
             None => format!(
                 "  filesystem:\n    rootdirectory: {}\n",
@@ -387,7 +402,12 @@ impl Registry {
     /// For a registry on object storage, the S3 endpoint (`127.0.0.1:PORT`) its blob GETs
     /// redirect to.
     pub fn s3_endpoint(&self) -> Option<&str> {
-        self.s3.as_ref().map(|s| s.endpoint.as_str())
+        self.s3.as_ref().map(|s| s.public.as_str())
+    }
+
+    /// For a registry on object storage behind a fault proxy, what the proxy did so far.
+    pub fn s3_faults(&self) -> Option<FaultCounts> {
+        self.s3.as_ref()?.proxy.as_ref().map(FaultProxy::counts)
     }
 
     /// For a registry on object storage, every request the S3 endpoint has recorded since it
@@ -518,7 +538,7 @@ const S3_BUCKET: &str = "registry";
 /// # Panics
 ///
 /// When `moto_server` is not installed, saying how to install it.
-fn start_s3(registry_dir: &Path) -> S3 {
+fn start_s3(registry_dir: &Path, faults: Option<FaultPlan>) -> S3 {
     let dir = registry_dir.with_extension("s3");
     std::fs::create_dir_all(&dir).expect("create the S3 folder");
     // `moto_server` where pip put it on PATH, else the module through python3.
@@ -548,8 +568,13 @@ fn start_s3(registry_dir: &Path) -> S3 {
     wait_until_listening(&endpoint, &dir.join("moto.log"), "moto_server");
     http_request(&endpoint, "POST", "/moto-api/recorder/start-recording");
     http_request(&endpoint, "PUT", &format!("/{S3_BUCKET}"));
+    let proxy = faults.map(|plan| FaultProxy::start(&endpoint, plan));
     S3 {
+        public: proxy
+            .as_ref()
+            .map_or_else(|| endpoint.clone(), |p| p.host().to_owned()),
         endpoint,
+        proxy,
         watchdog: std::sync::Mutex::new(watchdog),
     }
 }
