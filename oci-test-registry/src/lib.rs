@@ -523,6 +523,10 @@ rm -rf "$dir"
         .args(command)
         // The registry's S3 driver must not pick up a CA bundle meant for real AWS.
         .env_remove("AWS_CA_BUNDLE")
+        // moto's recorder writes its file where it runs: in the server's own folder, which
+        // goes with it, never in the checkout.
+        .env("MOTO_RECORDER_FILEPATH", dir.join("moto_recording"))
+        .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
