@@ -456,6 +456,17 @@ impl ReadOnlyTarget for Repository {
             .is_some())
     }
 
+    async fn describe(&self, digest: &Digest) -> Result<Descriptor> {
+        match self.stat_blob(digest).await {
+            // A manifest lives under /manifests/: a registry may not serve it as a blob.
+            Err(e) if e.is_not_found() => match self.resolve(digest.as_str()).await {
+                Ok(desc) => Ok(desc),
+                Err(_) => Err(e),
+            },
+            other => other,
+        }
+    }
+
     #[tracing::instrument(level = "debug", name = "registry.resolve", skip_all, fields(registry = %self.registry, repository = %self.name, reference))]
     async fn resolve(&self, reference: &str) -> Result<Descriptor> {
         let requested = match parse_ref(reference)? {

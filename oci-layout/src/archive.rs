@@ -177,6 +177,10 @@ impl ReadOnlyTarget for OciArchive {
         Ok(self.entry(&desc.digest).is_some())
     }
 
+    async fn describe(&self, digest: &oci_digest::Digest) -> Result<Descriptor> {
+        self.resolve(digest.as_str()).await
+    }
+
     async fn resolve(&self, reference: &str) -> Result<Descriptor> {
         let index = &self.inner.index;
         match parse_ref(reference) {

@@ -326,6 +326,11 @@ impl ReadOnlyTarget for OciLayout {
         self.has_blob(desc)
     }
 
+    async fn describe(&self, digest: &Digest) -> Result<Descriptor> {
+        // The index's record where it has one, else the blob itself (media type sniffed).
+        self.resolve(digest.as_str()).await
+    }
+
     async fn resolve(&self, reference: &str) -> Result<Descriptor> {
         let index = self.index().await?;
         match parse_ref(reference) {

@@ -114,6 +114,14 @@ impl ReadOnlyTarget for MemoryStore {
         Ok(self.read().content.contains_key(&desc.digest))
     }
 
+    async fn describe(&self, digest: &oci_digest::Digest) -> Result<Descriptor> {
+        self.read()
+            .content
+            .get(digest)
+            .map(|e| e.desc.clone())
+            .ok_or_else(|| Error::not_found(format!("{digest} is not in the store")))
+    }
+
     async fn resolve(&self, reference: &str) -> Result<Descriptor> {
         let inner = self.read();
         match parse_ref(reference)? {

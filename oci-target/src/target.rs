@@ -100,6 +100,21 @@ pub trait ReadOnlyTarget: Send + Sync + std::fmt::Debug {
     /// Every tag, sorted.
     async fn tags(&self) -> Result<Vec<String>>;
 
+    /// The descriptor of content known by its digest alone: its size, and the media type where
+    /// the store knows it (`application/octet-stream` otherwise).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when the store does not have it;
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) where the store cannot say (the
+    /// default).
+    async fn describe(&self, digest: &oci_digest::Digest) -> Result<Descriptor> {
+        let _ = digest;
+        Err(Error::unsupported(
+            "this store cannot describe content by digest",
+        ))
+    }
+
     /// The manifests whose `subject` is `subject`, optionally only those of `artifact_type`.
     ///
     /// # Errors

@@ -180,13 +180,9 @@ pub(crate) async fn open(
 
 /// The descriptor of a blob known by digest only.
 pub(crate) async fn stat_blob(opened: &Opened, digest: &oci_digest::Digest) -> Result<Descriptor> {
-    if let Some(repo) = &opened.repository {
-        return repo.stat_blob(digest).await;
-    }
-    // A layout describes a blob it holds (through its checked paths) when asked by digest.
     let found = opened
         .target
-        .resolve(digest.as_str())
+        .describe(digest)
         .await
         .map_err(|e| e.context(format!("no blob {digest} in {}", opened.display)))?;
     Ok(Descriptor::new(

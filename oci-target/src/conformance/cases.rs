@@ -592,3 +592,24 @@ fn peak_rss_bytes() -> Option<u64> {
 pub fn stream_of(data: Bytes) -> BlobStream {
     bytes_stream(data)
 }
+
+/// Content known by digest alone is described with its size, and a digest the store lacks is
+/// not found (stores that cannot describe say `Unsupported`).
+pub async fn describe_by_digest(target: &dyn Target) {
+    let data = unique_bytes("describe", 3000);
+    let desc = describe(OCTET, &data);
+    target
+        .push_bytes(&desc, Bytes::from(data))
+        .await
+        .expect("push");
+    match target.describe(&desc.digest).await {
+        Ok(found) => {
+            assert_eq!(found.digest, desc.digest);
+            assert_eq!(found.size, desc.size, "describe gave another size");
+            let missing = oci_digest::sha256(&unique_bytes("describe-missing", 64));
+            let err = target.describe(&missing).await.unwrap_err();
+            assert!(err.is_not_found(), "describe of missing content: {err}");
+        }
+        Err(e) => assert!(e.is_unsupported(), "describe failed: {e}"),
+    }
+}

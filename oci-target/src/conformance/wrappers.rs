@@ -100,6 +100,9 @@ impl<T: ReadOnlyTarget> ReadOnlyTarget for CountingTarget<T> {
     async fn resolve(&self, reference: &str) -> Result<Descriptor> {
         self.inner.resolve(reference).await
     }
+    async fn describe(&self, digest: &oci_digest::Digest) -> Result<Descriptor> {
+        self.inner.describe(digest).await
+    }
     async fn tags(&self) -> Result<Vec<String>> {
         self.inner.tags().await
     }
@@ -241,6 +244,9 @@ impl<T: ReadOnlyTarget> ReadOnlyTarget for FaultyTarget<T> {
     }
     async fn resolve(&self, reference: &str) -> Result<Descriptor> {
         self.inner.resolve(reference).await
+    }
+    async fn describe(&self, digest: &oci_digest::Digest) -> Result<Descriptor> {
+        self.inner.describe(digest).await
     }
     async fn tags(&self) -> Result<Vec<String>> {
         self.inner.tags().await
