@@ -2,15 +2,25 @@
 //!
 //! Built only on the public APIs of the workspace's crates; read it as an example of using them.
 
-mod content;
-mod graph;
+mod attach;
+mod blob;
+mod cp;
+mod discover;
 mod index;
 mod layout;
+mod login;
+mod manifest;
+mod output;
+mod pack_flags;
+mod probe;
 mod progress;
-mod registry;
+mod pull;
+mod push;
+mod repo;
+mod resolve;
+mod tag;
 mod target;
 mod text;
-mod transfer;
 
 use text::err;
 
@@ -134,35 +144,35 @@ pub(crate) enum Format {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Push files and directories as an artifact
-    Push(transfer::PushArgs),
+    Push(push::PushArgs),
     /// Pull an artifact's files into a directory
-    Pull(transfer::PullArgs),
+    Pull(pull::PullArgs),
     /// Attach an artifact (an SBOM, a signature) to a manifest as its subject
-    Attach(transfer::AttachArgs),
+    Attach(attach::AttachArgs),
     /// List the artifacts attached to a manifest (referrers), recursively
-    Discover(graph::DiscoverArgs),
+    Discover(discover::DiscoverArgs),
     /// Copy an artifact or image between registries and layouts
     #[command(alias = "copy")]
-    Cp(graph::CopyArgs),
+    Cp(cp::CopyArgs),
     /// Fetch, push or delete manifests
     #[command(subcommand)]
-    Manifest(content::ManifestCommand),
+    Manifest(manifest::ManifestCommand),
     /// Fetch, push or delete blobs
     #[command(subcommand)]
-    Blob(content::BlobCommand),
+    Blob(blob::BlobCommand),
     /// Tag a manifest
-    Tag(content::TagArgs),
+    Tag(tag::TagArgs),
     /// Print the digest a reference resolves to
-    Resolve(content::ResolveArgs),
+    Resolve(resolve::ResolveArgs),
     /// List tags or repositories
     #[command(subcommand)]
-    Repo(content::RepoCommand),
+    Repo(repo::RepoCommand),
     /// Store credentials for a registry, after checking them
-    Login(registry::LoginArgs),
+    Login(login::LoginArgs),
     /// Remove stored credentials for a registry
-    Logout(registry::LogoutArgs),
+    Logout(login::LogoutArgs),
     /// Find out by trying what a registry supports
-    Probe(registry::ProbeArgs),
+    Probe(probe::ProbeArgs),
     /// Maintain an OCI image layout: collect garbage, check every blob
     #[command(subcommand)]
     Layout(layout::LayoutCommand),
@@ -192,19 +202,19 @@ fn exit_code(error: &Error) -> u8 {
 async fn run(cli: Cli) -> Result<()> {
     let common = &cli.common;
     match cli.command {
-        Command::Push(args) => transfer::push(common, args).await,
-        Command::Pull(args) => transfer::pull(common, args).await,
-        Command::Attach(args) => transfer::attach(common, args).await,
-        Command::Discover(args) => graph::discover(common, args).await,
-        Command::Cp(args) => graph::copy(common, args).await,
-        Command::Manifest(cmd) => content::manifest(common, cmd).await,
-        Command::Blob(cmd) => content::blob(common, cmd).await,
-        Command::Tag(args) => content::tag(common, args).await,
-        Command::Resolve(args) => content::resolve(common, args).await,
-        Command::Repo(cmd) => content::repo(common, cmd).await,
-        Command::Login(args) => registry::login(common, args).await,
-        Command::Logout(args) => registry::logout(common, args).await,
-        Command::Probe(args) => registry::probe(common, args).await,
+        Command::Push(args) => push::push(common, args).await,
+        Command::Pull(args) => pull::pull(common, args).await,
+        Command::Attach(args) => attach::attach(common, args).await,
+        Command::Discover(args) => discover::discover(common, args).await,
+        Command::Cp(args) => cp::copy(common, args).await,
+        Command::Manifest(cmd) => manifest::manifest(common, cmd).await,
+        Command::Blob(cmd) => blob::blob(common, cmd).await,
+        Command::Tag(args) => tag::tag(common, args).await,
+        Command::Resolve(args) => resolve::resolve(common, args).await,
+        Command::Repo(cmd) => repo::repo(common, cmd).await,
+        Command::Login(args) => login::login(common, args).await,
+        Command::Logout(args) => login::logout(common, args).await,
+        Command::Probe(args) => probe::probe(common, args).await,
         Command::Layout(cmd) => layout::run(common, cmd).await,
         Command::Completion { shell } => {
             use clap::CommandFactory;
