@@ -331,9 +331,10 @@ impl IndexOptions {
         self
     }
 
-    /// Sets the subject.
+    /// Sets the subject: the manifest this index is attached to. As for
+    /// [`PackOptions::with_subject`], only its media type, digest and size are kept.
     pub fn with_subject(mut self, subject: Descriptor) -> Self {
-        self.subject = Some(subject);
+        self.subject = Some(subject.as_subject());
         self
     }
 

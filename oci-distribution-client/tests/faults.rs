@@ -37,6 +37,18 @@ fn through(proxy: &FaultProxy, name: &str, retries: u32) -> Repository {
     through_with(proxy, name, retries, Duration::from_secs(2))
 }
 
+/// The error of a client that gave up on a registry answering busy: typed, with the status.
+fn assert_gave_up(err: &oci_target::Error) {
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::Transport | ErrorKind::TooManyRequests
+        ),
+        "{err}"
+    );
+    assert!(err.status().is_some(), "{err}");
+}
+
 fn direct(r: &Registry, name: &str) -> Repository {
     Client::new(ClientConfig::default().with_plain_http(r.host()))
         .unwrap()
@@ -202,14 +214,7 @@ async fn a_fault_that_outlasts_the_retries_is_a_typed_error_and_nothing_is_half_
     )
     .await
     .unwrap_err();
-    assert!(
-        matches!(
-            err.kind(),
-            ErrorKind::Transport | ErrorKind::TooManyRequests
-        ),
-        "{err}"
-    );
-    assert!(err.status().is_some(), "{err}");
+    assert_gave_up(&err);
     assert!(
         dst.resolve("wide").await.is_err(),
         "a tag at the destination"
@@ -225,13 +230,7 @@ async fn a_fault_that_outlasts_the_retries_is_a_typed_error_and_nothing_is_half_
     )
     .await
     .unwrap_err();
-    assert!(
-        matches!(
-            err.kind(),
-            ErrorKind::Transport | ErrorKind::TooManyRequests
-        ),
-        "{err}"
-    );
+    assert_gave_up(&err);
     assert!(direct(r, "faults/up").resolve("wide").await.is_err());
 }
 

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use oci_distribution_client::{Client, ClientConfig, ParallelDownload, RetryPolicy};
+use oci_distribution_client::{Client, ClientConfig, ParallelDownload, Repository, RetryPolicy};
 use oci_layout::{LayoutOptions, OciLayout};
 use oci_spec_types::{ImageManifest, MediaType};
 use oci_target::conformance::{self, Flags};
@@ -35,6 +35,33 @@ fn presigned_gets(r: &Registry, from: usize) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// Pushes `len` bytes to `repo`, pulls them back whole and checks them; returns how many
+/// requests the object store had recorded before the pull.
+async fn push_and_pull(r: &Registry, repo: &Repository, len: u32) -> usize {
+    let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+    let blob = repo
+        .push_content(MediaType::octet_stream(), Bytes::from(data.clone()))
+        .await
+        .unwrap();
+    let before = r.s3_requests().len();
+    let got = repo.fetch_bytes(&blob, u64::MAX).await.unwrap();
+    assert!(got == data, "the bytes differ");
+    before
+}
+
+/// The presigned GETs since `from` that asked for a range.
+fn ranged_gets(r: &Registry, from: usize) -> usize {
+    presigned_gets(r, from)
+        .into_iter()
+        .filter(|q| {
+            q["headers"]
+                .to_string()
+                .to_ascii_lowercase()
+                .contains("\"range\"")
+        })
+        .count()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_on_object_storage() {
     let r = Registry::s3();
@@ -56,14 +83,7 @@ async fn pulls_follow_presigned_redirects_whole_and_in_ranges_without_our_creden
         .unwrap()
         .repository(r.host(), "s3/pull")
         .unwrap();
-    let data: Vec<u8> = (0..6_000_000u32).map(|i| (i % 251) as u8).collect();
-    let blob = repo
-        .push_content(MediaType::octet_stream(), Bytes::from(data.clone()))
-        .await
-        .unwrap();
-    let before = r.s3_requests().len();
-    let got = repo.fetch_bytes(&blob, u64::MAX).await.unwrap();
-    assert!(got == data, "the bytes differ");
+    let before = push_and_pull(r, &repo, 6_000_000).await;
     let gets = presigned_gets(r, before);
     assert!(
         !gets.is_empty(),
@@ -82,18 +102,8 @@ async fn pulls_follow_presigned_redirects_whole_and_in_ranges_without_our_creden
     .unwrap()
     .repository(r.host(), "s3/pull")
     .unwrap();
-    let before = r.s3_requests().len();
-    let got = parallel.fetch_bytes(&blob, u64::MAX).await.unwrap();
-    assert!(got == data, "the ranged bytes differ");
-    let ranged = presigned_gets(r, before)
-        .into_iter()
-        .filter(|q| {
-            q["headers"]
-                .to_string()
-                .to_ascii_lowercase()
-                .contains("\"range\"")
-        })
-        .count();
+    let before = push_and_pull(r, &parallel, 6_000_000).await;
+    let ranged = ranged_gets(r, before);
     assert!(
         ranged >= 4,
         "only {ranged} ranged GETs reached the object store"
@@ -188,24 +198,9 @@ async fn a_download_cut_on_the_presigned_url_resumes_with_range_on_a_fresh_redir
         .unwrap()
         .repository(r.host(), "s3/cuts")
         .unwrap();
-    let data: Vec<u8> = (0..48_000_000u32).map(|i| (i % 239) as u8).collect();
-    let blob = repo
-        .push_content(MediaType::octet_stream(), Bytes::from(data.clone()))
-        .await
-        .unwrap();
-    let before = r.s3_requests().len();
-    let got = repo.fetch_bytes(&blob, u64::MAX).await.unwrap();
-    assert!(got == data, "the bytes differ");
+    let before = push_and_pull(&r, &repo, 48_000_000).await;
     let cuts = r.s3_faults().unwrap();
-    let resumed = presigned_gets(&r, before)
-        .into_iter()
-        .filter(|q| {
-            q["headers"]
-                .to_string()
-                .to_ascii_lowercase()
-                .contains("\"range\"")
-        })
-        .count();
+    let resumed = ranged_gets(&r, before);
     eprintln!("48 MB through cuts on the presigned URL: {cuts:?}, {resumed} ranged presigned GETs");
     assert!(cuts.cut >= 3, "{cuts:?}");
     assert!(

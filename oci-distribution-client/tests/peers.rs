@@ -43,44 +43,58 @@ async fn conformance_on_distribution_v3_and_olareg() {
     }
 }
 
-/// Pushes a small image to `repo`, tagged `v1`.
-async fn image(repo: &Repository) -> Descriptor {
+/// Pushes a manifest over one layer of `layer_type` holding `content`, with the empty config,
+/// and the artifact type and subject given.
+async fn push_manifest(
+    repo: &Repository,
+    layer_type: MediaType,
+    content: &'static [u8],
+    artifact_type: Option<MediaType>,
+    subject: Option<&Descriptor>,
+) -> Descriptor {
     let layer = repo
-        .push_content(MediaType::octet_stream(), Bytes::from_static(b"app"))
+        .push_content(layer_type, Bytes::from_static(content))
         .await
         .unwrap();
     let config = repo
         .push_content(MediaType::empty(), Bytes::from_static(b"{}"))
         .await
         .unwrap();
-    let doc = ImageManifest::new(config, vec![layer])
-        .to_document()
-        .unwrap();
+    let mut manifest = ImageManifest::new(config, vec![layer]);
+    if let Some(t) = artifact_type {
+        manifest = manifest.with_artifact_type(t);
+    }
+    if let Some(s) = subject {
+        manifest = manifest.with_subject(s.as_subject());
+    }
+    let doc = manifest.to_document().unwrap();
     let desc = doc.descriptor(MediaType::image_manifest());
     repo.push_bytes(&desc, doc.bytes().clone()).await.unwrap();
+    desc
+}
+
+/// Pushes a small image to `repo`, tagged `v1`.
+async fn image(repo: &Repository) -> Descriptor {
+    let desc = push_manifest(repo, MediaType::octet_stream(), b"app", None, None).await;
     repo.tag(&desc, "v1").await.unwrap();
     desc
 }
 
 /// Attaches an artifact of `artifact_type` to `subject`.
-async fn attach(repo: &Repository, subject: &Descriptor, artifact_type: &str) -> Descriptor {
+async fn attach(
+    repo: &Repository,
+    subject: &Descriptor,
+    artifact_type: &'static str,
+) -> Descriptor {
     let t = MediaType::parse(artifact_type).unwrap();
-    let layer = repo
-        .push_content(t.clone(), Bytes::from(artifact_type.as_bytes().to_vec()))
-        .await
-        .unwrap();
-    let config = repo
-        .push_content(MediaType::empty(), Bytes::from_static(b"{}"))
-        .await
-        .unwrap();
-    let doc = ImageManifest::new(config, vec![layer])
-        .with_artifact_type(t)
-        .with_subject(subject.as_subject())
-        .to_document()
-        .unwrap();
-    let desc = doc.descriptor(MediaType::image_manifest());
-    repo.push_bytes(&desc, doc.bytes().clone()).await.unwrap();
-    desc
+    push_manifest(
+        repo,
+        t.clone(),
+        artifact_type.as_bytes(),
+        Some(t),
+        Some(subject),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

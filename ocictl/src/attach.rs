@@ -2,10 +2,10 @@
 
 use crate::Common;
 use crate::pack_flags::*;
-use crate::push::push_layers;
+use crate::push::push_and_pack;
 use crate::target::{Access, open};
-use oci_artifact::pack::{ManifestVersion, pack_manifest};
-use oci_spec_types::{Descriptor, Platform};
+use oci_artifact::pack::ManifestVersion;
+use oci_spec_types::Platform;
 use oci_target::{Error, ErrorKind, Result};
 use serde_json::json;
 
@@ -44,16 +44,8 @@ pub(crate) async fn attach(common: &Common, args: AttachArgs) -> Result<()> {
     if let Some(platform) = &args.platform {
         subject = crate::cp::select_platform(&opened, subject, platform).await?;
     }
-    let subject = Descriptor::new(subject.media_type, subject.digest, subject.size);
     options = options.with_subject(subject.clone());
-    let layers = push_layers(
-        common,
-        &opened,
-        &args.files,
-        args.pack.disable_path_validation,
-    )
-    .await?;
-    let desc = pack_manifest(&*opened.target, layers, &options).await?;
+    let desc = push_and_pack(common, &opened, &args.files, &args.pack, &options).await?;
     let shown = opened.show(desc.digest.as_str());
     report(
         common,

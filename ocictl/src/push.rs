@@ -6,7 +6,7 @@ use crate::progress::{self, Verb};
 use crate::target::{Access, Opened, open};
 use bytes::Bytes;
 use oci_artifact::files::{FileRef, PushFilesOptions, push_files};
-use oci_artifact::pack::{ManifestVersion, pack_manifest};
+use oci_artifact::pack::{ManifestVersion, PackOptions, pack_manifest};
 use oci_spec_types::Descriptor;
 use oci_target::{Error, Result};
 use serde_json::json;
@@ -27,20 +27,24 @@ pub(crate) struct PushArgs {
     pack: PackFlags,
 }
 
-pub(crate) async fn push_layers(
+/// Pushes `files` (`path[:mediaType]`) as layers and packs a manifest over them with `options`:
+/// what `push` and `attach` share.
+pub(crate) async fn push_and_pack(
     common: &Common,
     opened: &Opened,
     files: &[String],
-    allow_absolute: bool,
-) -> Result<Vec<Descriptor>> {
+    flags: &PackFlags,
+    options: &PackOptions,
+) -> Result<Descriptor> {
     let refs: Vec<FileRef> = files.iter().map(|f| FileRef::parse(f)).collect();
-    let mut options = PushFilesOptions::default()
+    let mut push = PushFilesOptions::default()
         .with_concurrency(common.concurrency)
-        .with_allow_absolute(allow_absolute);
+        .with_allow_absolute(flags.disable_path_validation);
     if let Some(sink) = progress::sink(Verb::Upload, common.quiet()) {
-        options = options.with_progress(sink);
+        push = push.with_progress(sink);
     }
-    push_files(&*opened.target, &refs, &options).await
+    let layers = push_files(&*opened.target, &refs, &push).await?;
+    pack_manifest(&*opened.target, layers, options).await
 }
 
 pub(crate) async fn push(common: &Common, args: PushArgs) -> Result<()> {
@@ -69,14 +73,7 @@ pub(crate) async fn push(common: &Common, args: PushArgs) -> Result<()> {
         options.artifact_type = Some(media_type("application/vnd.unknown.artifact.v1")?);
     }
     let opened = open(common, &args.target, args.oci_layout, Access::Write).await?;
-    let layers = push_layers(
-        common,
-        &opened,
-        &args.files,
-        args.pack.disable_path_validation,
-    )
-    .await?;
-    let desc = pack_manifest(&*opened.target, layers, &options).await?;
+    let desc = push_and_pack(common, &opened, &args.files, &args.pack, &options).await?;
     let tags = opened.tags();
     for tag in &tags {
         opened.target.tag(&desc, tag).await?;
