@@ -17,7 +17,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::clip;
+use crate::error::{MESSAGE_CHARS, clip};
 use crate::{Algorithm, DigestError};
 
 /// A content digest, `algorithm:encoded`, validated by the image-spec grammar.
@@ -53,7 +53,7 @@ impl Digest {
     /// encoding (for example uppercase hex or a wrong length for `sha256`).
     pub fn parse(s: &str) -> Result<Self, DigestError> {
         let invalid = |reason| DigestError::Invalid {
-            value: clip(s),
+            value: clip(s, MESSAGE_CHARS).into_owned(),
             reason,
         };
         let colon = s
@@ -105,7 +105,7 @@ impl Digest {
     pub fn from_hash(algorithm: Algorithm, hash: &[u8]) -> Result<Self, DigestError> {
         if hash.len() * 2 != algorithm.encoded_len() {
             return Err(DigestError::Invalid {
-                value: format!("{algorithm}:{}", clip(&hex::encode(hash))),
+                value: format!("{algorithm}:{}", clip(&hex::encode(hash), MESSAGE_CHARS)),
                 reason: "the hash has the wrong length for its algorithm",
             });
         }
@@ -142,7 +142,7 @@ impl Digest {
     /// [`DigestError::Unsupported`] naming the algorithm when this crate cannot compute it.
     pub fn hash_algorithm(&self) -> Result<Algorithm, DigestError> {
         Algorithm::from_name(self.algorithm()).ok_or_else(|| DigestError::Unsupported {
-            algorithm: clip(self.algorithm()),
+            algorithm: clip(self.algorithm(), MESSAGE_CHARS).into_owned(),
         })
     }
 
@@ -319,7 +319,10 @@ mod tests {
             let err = Digest::parse(bad).unwrap_err();
             let msg = err.to_string();
             assert!(msg.contains(needle), "{bad:?}: {msg}");
-            assert!(msg.contains(&format!("{:?}", clip(bad))), "{msg}");
+            assert!(
+                msg.contains(&format!("{:?}", clip(bad, MESSAGE_CHARS))),
+                "{msg}"
+            );
         }
     }
 

@@ -83,15 +83,19 @@ impl From<VerifyError> for std::io::Error {
     }
 }
 
-/// Cuts untrusted input to a length fit for an error message.
-pub(crate) fn clip(value: &str) -> String {
-    const MAX: usize = 200;
-    if value.len() <= MAX {
-        return value.to_owned();
+/// The length, in characters, that [`clip`] cuts error-message values to.
+pub(crate) const MESSAGE_CHARS: usize = 200;
+
+/// Cuts untrusted text to at most `max` characters, marking a cut with `…`; never inside a
+/// character. Error messages of every crate of this family show what they were given this way.
+///
+/// ```
+/// assert_eq!(oci_digest::clip("abcdef", 3), "abc…");
+/// assert_eq!(oci_digest::clip("abc", 3), "abc");
+/// ```
+pub fn clip(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => std::borrow::Cow::Owned(format!("{}…", &text[..at])),
+        None => std::borrow::Cow::Borrowed(text),
     }
-    let mut end = MAX;
-    while !value.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &value[..end])
 }

@@ -21,7 +21,7 @@ mod async_read;
 pub use algorithm::Algorithm;
 pub use digest::Digest;
 pub use digester::{Digester, sha256, sha512};
-pub use error::{DigestError, VerifyError};
+pub use error::{DigestError, VerifyError, clip};
 pub use read::VerifyingReader;
 pub use stream::VerifyingStream;
 pub use verifier::Verifier;

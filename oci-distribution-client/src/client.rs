@@ -156,11 +156,6 @@ impl Client {
 
     /// Every repository of `registry` (`GET /v2/_catalog`, following pages).
     pub async fn catalog(&self, registry: &str) -> Result<Vec<String>> {
-        #[derive(serde::Deserialize)]
-        struct Page {
-            #[serde(default)]
-            repositories: Vec<String>,
-        }
         let registry = api_host(registry);
         let mut url = self
             .inner
@@ -171,9 +166,14 @@ impl Client {
         let mut scopes = Scopes::none();
         scopes.add("registry:catalog:*");
         let what = format!("list repositories of {registry}");
-        let pages: Vec<Page> = paginate(&self.inner, &what, &registry, &scopes, url, |p: &Page| {
-            p.repositories.len()
-        })
+        let pages: Vec<oci_spec_types::distribution::Catalog> = paginate(
+            &self.inner,
+            &what,
+            &registry,
+            &scopes,
+            url,
+            |p: &oci_spec_types::distribution::Catalog| p.repositories.len(),
+        )
         .await?;
         Ok(pages.into_iter().flat_map(|p| p.repositories).collect())
     }
@@ -239,14 +239,9 @@ fn install_crypto_provider() {
     }
 }
 
-/// The host that serves a registry's API: docker.io's is `registry-1.docker.io`.
+/// The host that serves a registry's API (Docker Hub's is another than its name).
 pub(crate) fn api_host(registry: &str) -> String {
-    match registry {
-        oci_spec_types::DOCKER_HUB | "index.docker.io" => {
-            oci_spec_types::DOCKER_HUB_API_HOST.to_owned()
-        }
-        other => other.to_owned(),
-    }
+    oci_spec_types::distribution::api_host(registry).to_owned()
 }
 
 pub(crate) fn bad_url(e: url::ParseError) -> Error {

@@ -1,28 +1,12 @@
 //! Registry responses that failed, as the shared error type.
 
+use oci_spec_types::distribution::ErrorBody;
 use oci_target::{Error, ErrorKind, RegistryErrorCode};
-use serde::Deserialize;
 
 /// How much of an error body is read, as the client's `error-body-bytes` limit says: every
 /// response [`Inner::send`](crate::http::Inner::send) returns carries it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ErrorBodyLimit(pub(crate) u64);
-
-#[derive(Deserialize)]
-struct Body {
-    #[serde(default)]
-    errors: Vec<Entry>,
-}
-
-#[derive(Deserialize)]
-struct Entry {
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    detail: Option<serde_json::Value>,
-}
 
 /// The error kind an HTTP status and the registry's codes mean.
 fn kind_of(status: u16, codes: &[RegistryErrorCode]) -> ErrorKind {
@@ -78,7 +62,7 @@ pub(crate) async fn from_response(what: &str, response: reqwest::Response) -> Er
 
 /// As [`from_response`], from a status and the start of the body.
 pub(crate) fn from_parts(what: &str, status: u16, body: &[u8]) -> Error {
-    let codes: Vec<RegistryErrorCode> = serde_json::from_slice::<Body>(body)
+    let codes: Vec<RegistryErrorCode> = serde_json::from_slice::<ErrorBody>(body)
         .map(|b| {
             b.errors
                 .into_iter()

@@ -15,6 +15,5 @@ mod upload;
 pub use client::Client;
 pub use config::{ClientConfig, RetryPolicy, WarningHook};
 pub use download::ParallelDownload;
-pub use referrers::fallback_tag;
 pub use registry_probe::{Finding, ProbeReport, Support};
 pub use repository::Repository;

@@ -12,18 +12,16 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use oci_digest::Digest;
-use oci_spec_types::{Descriptor, MediaType};
-use oci_target::graph::Links;
+use oci_spec_types::distribution::{ReferrersIndex, fallback_tag};
+use oci_spec_types::{Descriptor, MediaType, media_types};
+use oci_target::graph;
 use oci_target::{Error, ErrorKind, Result};
 use reqwest::header::ACCEPT;
 use reqwest::{Method, StatusCode};
-use serde::{Deserialize, Serialize};
 
 use crate::errors::from_response;
 use crate::http::Call;
 use crate::repository::Repository;
-
-const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
 /// (registry, repository, subject): the key of one fallback index.
 type SubjectKey = (String, String, Digest);
@@ -36,29 +34,6 @@ pub(crate) struct ReferrersState {
     api: Mutex<HashMap<(String, String), bool>>,
     /// (registry, repository, subject) → lock held while its fallback index is rewritten.
     locks: Mutex<HashMap<SubjectKey, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-#[derive(Deserialize)]
-struct IndexDoc {
-    #[serde(default)]
-    manifests: Vec<Descriptor>,
-    #[serde(rename = "mediaType", default)]
-    media_type: Option<String>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct NewIndex<'a> {
-    schema_version: u32,
-    media_type: &'a str,
-    manifests: &'a [Descriptor],
-}
-
-/// The fallback tag of `subject`: `<alg>-<encoded>`, cut to 32 and 64 characters.
-pub fn fallback_tag(subject: &Digest) -> String {
-    let alg: String = subject.algorithm().chars().take(32).collect();
-    let enc: String = subject.encoded().chars().take(64).collect();
-    format!("{alg}-{enc}")
 }
 
 impl Repository {
@@ -146,7 +121,7 @@ impl Repository {
                         Method::GET,
                         url.clone(),
                     )
-                    .header(ACCEPT, OCI_INDEX),
+                    .header(ACCEPT, media_types::IMAGE_INDEX),
                 )
                 .await?;
             match response.status() {
@@ -167,7 +142,7 @@ impl Repository {
                 &what,
             )
             .await?;
-            let page: IndexDoc = serde_json::from_slice(&body).map_err(|e| {
+            let page = ReferrersIndex::from_slice(&body).map_err(|e| {
                 Error::new(
                     ErrorKind::InvalidManifest,
                     format!("{what}: the answer is not an index: {e}"),
@@ -190,7 +165,7 @@ impl Repository {
     async fn fallback_index(&self, subject: &Digest) -> Result<Option<Vec<Descriptor>>> {
         let tag = fallback_tag(subject);
         let body = match self.fetch_manifest_ref(&tag).await {
-            Ok((desc, body)) if desc.media_type == OCI_INDEX => body,
+            Ok((desc, body)) if desc.media_type == media_types::IMAGE_INDEX => body,
             Ok(_) => return Ok(None),
             Err(e) if e.is_not_found() => return Ok(None),
             Err(e)
@@ -201,10 +176,8 @@ impl Repository {
             }
             Err(e) => return Err(e),
         };
-        match serde_json::from_slice::<IndexDoc>(&body) {
-            Ok(doc) if doc.media_type.as_deref().is_none_or(|m| m == OCI_INDEX) => {
-                Ok(Some(doc.manifests))
-            }
+        match ReferrersIndex::from_slice(&body) {
+            Ok(doc) if doc.is_oci_index() => Ok(Some(doc.manifests)),
             _ => Ok(None),
         }
     }
@@ -225,7 +198,7 @@ impl Repository {
     /// After pushing `desc` (whose bytes are `body`) without an `OCI-Subject` answer: records it
     /// in its subject's fallback index, if it has a subject.
     pub(crate) async fn index_referrer(&self, desc: &Descriptor, body: &Bytes) -> Result<()> {
-        let Ok(links) = Links::parse(desc, body) else {
+        let Ok(links) = graph::links(desc, body) else {
             return Ok(());
         };
         let Some(subject) = &links.subject else {
@@ -244,7 +217,7 @@ impl Repository {
 
     /// Before deleting `desc`: removes it from its subject's fallback index.
     pub(crate) async fn unindex_referrer(&self, desc: &Descriptor, body: &Bytes) -> Result<()> {
-        let Ok(links) = Links::parse(desc, body) else {
+        let Ok(links) = graph::links(desc, body) else {
             return Ok(());
         };
         let Some(subject) = &links.subject else {
@@ -270,23 +243,9 @@ impl Repository {
         if !change(&mut list) {
             return Ok(());
         }
-        let doc = NewIndex {
-            schema_version: 2,
-            media_type: OCI_INDEX,
-            manifests: &list,
-        };
-        let body = Bytes::from(serde_json::to_vec(&doc).map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidManifest,
-                format!("cannot serialise the referrers index: {e}"),
-            )
-        })?);
-        let desc = Descriptor::new(
-            MediaType::parse(OCI_INDEX)?,
-            oci_digest::sha256(&body),
-            body.len() as u64,
-        );
-        self.put_manifest_raw(&desc, body, &fallback_tag(subject))
+        let doc = ReferrersIndex::to_index(list).to_document()?;
+        let desc = doc.descriptor(MediaType::image_index());
+        self.put_manifest_raw(&desc, doc.bytes().clone(), &fallback_tag(subject))
             .await
             .map(|_| ())
     }
@@ -295,20 +254,4 @@ impl Repository {
 /// True when a manifest push answer says the registry indexed the subject itself.
 pub(crate) fn subject_indexed(response_headers: &reqwest::header::HeaderMap) -> bool {
     response_headers.contains_key("oci-subject")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fallback_tags_follow_the_spec() {
-        let d = oci_digest::sha256(b"x");
-        assert_eq!(fallback_tag(&d), format!("sha256-{}", d.encoded()));
-        let long = Digest::parse(&format!("{}:{}", "a".repeat(40), "b".repeat(100))).unwrap();
-        assert_eq!(
-            fallback_tag(&long),
-            format!("{}-{}", "a".repeat(32), "b".repeat(64))
-        );
-    }
 }

@@ -605,17 +605,13 @@ async fn probe_pagination(repo: &Repository, tags: &[String]) -> Finding {
             return Err(from_response(&what, response).await);
         }
         let next = crate::listing::next_page(&response, &url, &repo.registry, &what)?;
-        #[derive(serde::Deserialize)]
-        struct Page {
-            #[serde(default)]
-            tags: Option<Vec<String>>,
-        }
         let body = response
             .bytes()
             .await
             .map_err(|e| crate::errors::transport(&what, e))?;
-        let page: Page = serde_json::from_slice(&body).unwrap_or(Page { tags: None });
-        let count = page.tags.map_or(0, |t| t.len());
+        let page: oci_spec_types::distribution::TagList =
+            serde_json::from_slice(&body).unwrap_or_default();
+        let count = page.tags.len();
         Ok::<_, Error>(match (next, count) {
             (Some(_), 1) => finding(
                 NAME,

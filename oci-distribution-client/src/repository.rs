@@ -6,11 +6,12 @@ use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use oci_digest::{Digest, VerifyingStream};
+use oci_spec_types::distribution::{self, TagList, check_tag};
 use oci_spec_types::{Descriptor, MediaType};
 use oci_target::graph::is_manifest;
 use oci_target::{
-    BlobStream, Capabilities, Error, ErrorKind, ReadOnlyTarget, Result, Target, bytes_stream,
-    check_tag, parse_ref, read_to_bytes,
+    BlobStream, Error, ErrorKind, ReadOnlyTarget, Result, Target, bytes_stream, parse_ref,
+    read_to_bytes,
 };
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::{Method, Response, StatusCode, Url};
@@ -19,9 +20,6 @@ use crate::auth::Scopes;
 use crate::client::bad_url;
 use crate::errors::from_response;
 use crate::http::{Call, CallBody, Inner};
-
-/// Every manifest type the client accepts, OCI and Docker v2.2.
-pub(crate) const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
 
 const DOCKER_CONTENT_DIGEST: &str = "docker-content-digest";
 
@@ -140,7 +138,7 @@ impl Repository {
                 .inner
                 .send(
                     Call::new(&what, &self.registry, &self.pull, Method::GET, url.clone())
-                        .header(ACCEPT, MANIFEST_ACCEPT),
+                        .header(ACCEPT, distribution::MANIFEST_ACCEPT),
                 )
                 .await?;
             if !response.status().is_success() {
@@ -320,7 +318,7 @@ impl Repository {
             .inner
             .send(
                 Call::new(&what, &self.registry, scopes, Method::HEAD, url)
-                    .header(ACCEPT, MANIFEST_ACCEPT),
+                    .header(ACCEPT, distribution::MANIFEST_ACCEPT),
             )
             .await?;
         match response.status() {
@@ -497,27 +495,19 @@ impl ReadOnlyTarget for Repository {
 
     #[tracing::instrument(level = "debug", name = "registry.tags", skip_all, fields(registry = %self.registry, repository = %self.name))]
     async fn tags(&self) -> Result<Vec<String>> {
-        #[derive(serde::Deserialize)]
-        struct Page {
-            #[serde(default)]
-            tags: Option<Vec<String>>,
-        }
         let what = format!("list tags of {}/{}", self.registry, self.name);
         let mut url = self.url("tags/list")?;
         url.set_query(Some("n=1000"));
-        let pages: Vec<Page> = crate::listing::paginate(
+        let pages: Vec<TagList> = crate::listing::paginate(
             &self.inner,
             &what,
             &self.registry,
             &self.pull,
             url,
-            |p: &Page| p.tags.as_ref().map_or(0, Vec::len),
+            |p: &TagList| p.tags.len(),
         )
         .await?;
-        let mut tags: Vec<String> = pages
-            .into_iter()
-            .flat_map(|p| p.tags.unwrap_or_default())
-            .collect();
+        let mut tags: Vec<String> = pages.into_iter().flat_map(|p| p.tags).collect();
         tags.sort();
         tags.dedup();
         Ok(tags)
@@ -529,13 +519,6 @@ impl ReadOnlyTarget for Repository {
         artifact_type: Option<&MediaType>,
     ) -> Result<Vec<Descriptor>> {
         self.list_referrers(subject, artifact_type).await
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::default()
-            .with_mount(true)
-            .with_delete(true)
-            .with_referrers(true)
     }
 }
 

@@ -683,7 +683,7 @@ async fn the_referrers_api_is_used_with_filter_and_pagination() {
 #[tokio::test]
 async fn without_the_api_the_fallback_tag_is_read_and_a_non_index_means_none() {
     let subject = oci_digest::sha256(b"subject");
-    let tag = oci_distribution_client::fallback_tag(&subject);
+    let tag = oci_spec_types::distribution::fallback_tag(&subject);
     let index = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
         "manifests": [referrer("application/spdx+json", 1), referrer("application/vnd.example.sig", 2)]})
     .to_string();

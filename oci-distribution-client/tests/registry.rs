@@ -38,12 +38,14 @@ fn alice(r: &Registry) -> Client {
 
 /// Flags for a registry repository: every capability it has, and a corrupt hook that writes the
 /// registry's own storage behind its back.
-fn flags(repo: &oci_distribution_client::Repository, r: &'static Registry) -> Flags {
-    Flags::from_capabilities(repo).with_corrupt(move |digest, bytes| {
-        let path = r.blob_path(digest.algorithm(), digest.encoded());
-        assert!(path.exists(), "no blob file at {}", path.display());
-        std::fs::write(&path, bytes).unwrap();
-    })
+fn flags(r: &'static Registry) -> Flags {
+    Flags::all()
+        .with_untag(false)
+        .with_corrupt(move |digest, bytes| {
+            let path = r.blob_path(digest.algorithm(), digest.encoded());
+            assert!(path.exists(), "no blob file at {}", path.display());
+            std::fs::write(&path, bytes).unwrap();
+        })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,21 +55,21 @@ async fn conformance_anonymous_with_a_large_blob() {
         .unwrap()
         .repository(r.host(), "conformance/anonymous")
         .unwrap();
-    conformance::run_all(&repo, &flags(&repo, r).with_large_blob(1 << 30)).await;
+    conformance::run_all(&repo, &flags(r).with_large_blob(1 << 30)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_basic_auth() {
     let r = Registry::basic_auth();
     let repo = alice(r).repository(r.host(), "conformance/basic").unwrap();
-    conformance::run_all(&repo, &flags(&repo, r)).await;
+    conformance::run_all(&repo, &flags(r)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_token_auth() {
     let r = Registry::token_auth();
     let repo = alice(r).repository(r.host(), "conformance/token").unwrap();
-    conformance::run_all(&repo, &flags(&repo, r)).await;
+    conformance::run_all(&repo, &flags(r)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,7 +79,7 @@ async fn conformance_tls() {
         .unwrap()
         .repository(r.host(), "conformance/tls")
         .unwrap();
-    conformance::run_all(&repo, &flags(&repo, r)).await;
+    conformance::run_all(&repo, &flags(r)).await;
 }
 
 #[tokio::test]
@@ -443,7 +445,7 @@ async fn deleting_a_referrer_removes_it_from_the_fallback_index() {
     assert_eq!(left.len(), 1, "{left:?}");
     assert_eq!(left[0].digest, made[1].digest);
     // The fallback index is an ordinary index under the fallback tag.
-    let tag = oci_distribution_client::fallback_tag(&subject.digest);
+    let tag = oci_spec_types::distribution::fallback_tag(&subject.digest);
     let (desc, _) = repo.fetch_manifest_ref(&tag).await.unwrap();
     assert_eq!(desc.media_type, "application/vnd.oci.image.index.v1+json");
 }

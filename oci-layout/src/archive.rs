@@ -93,7 +93,7 @@ impl OciArchive {
                     let mut buf = Vec::new();
                     entry
                         .by_ref()
-                        .take(oci_target::DEFAULT_MAX_MANIFEST_BYTES)
+                        .take(oci_spec_types::MAX_MANIFEST_BYTES)
                         .read_to_end(&mut buf)
                         .map_err(|e| bad(&p, e.to_string()))?;
                     small.insert(name.clone(), buf);
@@ -140,7 +140,7 @@ impl OciArchive {
 
     fn read_small(&self, digest: &oci_digest::Digest) -> Option<Vec<u8>> {
         let (offset, size) = self.entry(digest)?;
-        if size > oci_target::DEFAULT_MAX_MANIFEST_BYTES {
+        if size > oci_spec_types::MAX_MANIFEST_BYTES {
             return None;
         }
         let mut f = std::fs::File::open(&self.inner.path).ok()?;

@@ -39,13 +39,13 @@ pub(crate) fn read(root: &Path, limits: &Limits) -> Result<ImageIndex> {
         .read_to_end(&mut bytes)
         .map_err(|e| io_error("cannot read", &path, e))?;
     limits.check("index-json-bytes", bytes.len() as u64, what)?;
-    let limit = usize::try_from(limits.index_json_bytes).unwrap_or(usize::MAX);
-    let doc = Document::<ImageIndex>::parse_with_limit("index", bytes, limit).map_err(|e| {
-        Error::new(
-            ErrorKind::InvalidManifest,
-            format!("{} is not an image index: {e}", path.display()),
-        )
-    })?;
+    let doc = Document::<ImageIndex>::parse_with_limit("index", bytes, limits.index_json_bytes)
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidManifest,
+                format!("{} is not an image index: {e}", path.display()),
+            )
+        })?;
     let index = doc.into_parts().0;
     index.validate().map_err(|e| {
         Error::new(

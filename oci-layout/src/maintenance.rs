@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use oci_digest::{Digest, Verifier};
 use oci_spec_types::{Descriptor, ImageIndex, MediaType};
-use oci_target::graph::Links;
+use oci_target::graph::{self, Links};
 use oci_target::{Error, ErrorKind, Result};
 
 use crate::OciLayout;
@@ -131,7 +131,7 @@ fn older_than(meta: &std::fs::Metadata, grace: Duration) -> bool {
 /// The links of a manifest blob, read and verified; `None` when it is not there.
 fn links_of(layout: &OciLayout, desc: &Descriptor) -> Result<Option<Links>> {
     match layout.read_manifest_sync(desc)? {
-        Some(bytes) => Ok(Some(Links::parse(desc, &bytes)?)),
+        Some(bytes) => Ok(Some(graph::links(desc, &bytes)?)),
         None => Ok(None),
     }
 }
@@ -217,7 +217,7 @@ fn collect(layout: &OciLayout, index: &mut ImageIndex, options: GcOptions) -> Re
                 let media_type = crate::index::sniff_media_type(&bytes)
                     .filter(|m| m.is_manifest())
                     .or_else(|| {
-                        Links::parse(
+                        graph::links(
                             &Descriptor::new(MediaType::image_manifest(), d.clone(), 0),
                             &bytes,
                         )
@@ -396,7 +396,7 @@ impl OciLayout {
                     Ok(bytes)
                         if Verifier::new(&d.digest, d.size).is_ok() && d.digest.matches(&bytes) =>
                     {
-                        match Links::parse(&d, &bytes) {
+                        match graph::links(&d, &bytes) {
                             Ok(links) => queue.extend(
                                 links
                                     .successors()

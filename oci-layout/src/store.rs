@@ -9,10 +9,9 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use oci_digest::{Digest, Verifier, VerifyingStream};
 use oci_spec_types::{Descriptor, ImageLayout, MediaType, annotations};
-use oci_target::graph::Links;
+use oci_target::graph;
 use oci_target::{
-    BlobStream, Capabilities, Error, ErrorKind, Limits, ReadOnlyTarget, RefKind, Result, Target,
-    parse_ref,
+    BlobStream, Error, ErrorKind, Limits, ReadOnlyTarget, RefKind, Result, Target, parse_ref,
 };
 
 use crate::index::{self, INDEX, ref_name};
@@ -416,7 +415,7 @@ impl ReadOnlyTarget for OciLayout {
             else {
                 continue;
             };
-            let Ok(links) = Links::parse(m, &bytes) else {
+            let Ok(links) = graph::links(m, &bytes) else {
                 continue;
             };
             if links
@@ -435,13 +434,6 @@ impl ReadOnlyTarget for OciLayout {
             }
         }
         Ok(out)
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::default()
-            .with_referrers(true)
-            .with_delete(!self.inner.read_only)
-            .with_untag(!self.inner.read_only)
     }
 }
 
@@ -494,7 +486,7 @@ impl Target for OciLayout {
         // A referrer is recorded in the index so its subject still finds it after reopening.
         if desc.media_type.is_manifest() {
             let bytes = self.read_small(desc).await?;
-            if let Ok(links) = Links::parse(desc, &bytes)
+            if let Ok(links) = graph::links(desc, &bytes)
                 && links.subject.is_some()
             {
                 let entry =

@@ -58,7 +58,7 @@ async fn passes_the_conformance_suite_with_a_large_blob() {
         .await
         .unwrap();
     let behind = store.clone();
-    let flags = Flags::from_capabilities(&store)
+    let flags = Flags::all()
         .with_large_blob(1 << 30)
         .with_corrupt(move |digest, bytes| {
             std::fs::write(behind.blob_path(digest), bytes).unwrap();
@@ -546,7 +546,7 @@ async fn fsck_reports_every_problem() {
     store.tag(&m, "v1").await.unwrap();
     assert!(store.fsck().await.unwrap().is_empty());
     let bytes = store.fetch_manifest(&m).await.unwrap();
-    let links = oci_target::graph::Links::parse(&m, &bytes).unwrap();
+    let links = oci_target::graph::links(&m, &bytes).unwrap();
     let (config, layer) = (links.config.unwrap(), links.layers[0].clone());
     std::fs::remove_file(store.blob_path(&config.digest)).unwrap();
     let mut corrupt = std::fs::read(store.blob_path(&layer.digest)).unwrap();

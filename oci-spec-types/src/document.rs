@@ -14,8 +14,8 @@ use crate::error::clip;
 use crate::{Descriptor, MediaType, SpecError};
 
 /// The largest manifest or index read into memory unless a caller sets another limit (4 MiB,
-/// as the distribution-spec suggests registries accept).
-pub const MAX_MANIFEST_SIZE: usize = 4 * 1024 * 1024;
+/// as the distribution-spec suggests registries accept). Every store's default.
+pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
 
 /// A parsed document and the exact bytes it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,28 +67,28 @@ impl<T> Document<T> {
 }
 
 impl<T: DeserializeOwned> Document<T> {
-    /// Parses `bytes`, refusing more than [`MAX_MANIFEST_SIZE`].
+    /// Parses `bytes`, refusing more than [`MAX_MANIFEST_BYTES`].
     ///
     /// # Errors
     ///
     /// [`SpecError::TooLarge`] past the limit; [`SpecError::Json`] naming the path of the field
     /// that is wrong (`layers[1].size`) and what is wrong with it.
     pub fn parse(document: &'static str, bytes: impl Into<Bytes>) -> Result<Self, SpecError> {
-        Self::parse_with_limit(document, bytes, MAX_MANIFEST_SIZE)
+        Self::parse_with_limit(document, bytes, MAX_MANIFEST_BYTES)
     }
 
     /// As [`parse`](Self::parse) with another limit.
     pub fn parse_with_limit(
         document: &'static str,
         bytes: impl Into<Bytes>,
-        limit: usize,
+        limit: u64,
     ) -> Result<Self, SpecError> {
         let bytes = bytes.into();
-        if bytes.len() > limit {
+        if bytes.len() as u64 > limit {
             return Err(SpecError::TooLarge {
                 document,
                 size: bytes.len() as u64,
-                limit: limit as u64,
+                limit,
             });
         }
         let value = from_json(document, &bytes)?;

@@ -43,15 +43,7 @@ pub enum SpecError {
     },
 }
 
-/// Cuts untrusted input to a length fit for an error message.
+/// Untrusted input cut to a length fit for an error message (200 characters).
 pub(crate) fn clip(value: &str) -> String {
-    const MAX: usize = 200;
-    if value.len() <= MAX {
-        return value.to_owned();
-    }
-    let mut end = MAX;
-    while !value.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &value[..end])
+    oci_digest::clip(value, 200).into_owned()
 }

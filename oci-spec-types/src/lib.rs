@@ -3,6 +3,7 @@
 pub mod annotations;
 mod config;
 mod descriptor;
+pub mod distribution;
 mod document;
 mod error;
 mod index;
@@ -16,14 +17,15 @@ mod validate;
 
 pub use config::{Empty, ExecConfig, History, ImageConfig, ImageLayout, RootFs};
 pub use descriptor::Descriptor;
-pub use document::{Document, MAX_MANIFEST_SIZE};
+pub use distribution::{DOCKER_HUB, DOCKER_HUB_API_HOST};
+pub use document::{Document, MAX_MANIFEST_BYTES};
 pub use error::SpecError;
 pub use index::ImageIndex;
 pub use manifest::ImageManifest;
-pub use manifest_kind::Manifest;
+pub use manifest_kind::{Links, Manifest};
 pub use media_type::MediaType;
 pub use platform::Platform;
-pub use reference::{DOCKER_HUB, DOCKER_HUB_API_HOST, Reference, check_repository};
+pub use reference::{Reference, check_repository};
 pub use validate::check_content_type;
 
 pub use oci_digest::{Algorithm, Digest};

@@ -1,9 +1,11 @@
 //! A manifest of either kind, chosen by `mediaType` or, without one, by shape.
 
+use std::collections::BTreeMap;
+
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use crate::document::{Document, MAX_MANIFEST_SIZE, from_json};
+use crate::document::{Document, MAX_MANIFEST_BYTES, from_json};
 use crate::{Descriptor, ImageIndex, ImageManifest, MediaType, SpecError, media_types};
 
 /// An image manifest or an image index (OCI or Docker v2.2).
@@ -40,15 +42,15 @@ impl Manifest {
     ///
     /// # Errors
     ///
-    /// [`SpecError::TooLarge`] past [`MAX_MANIFEST_SIZE`]; [`SpecError::InvalidField`] for Docker
+    /// [`SpecError::TooLarge`] past [`MAX_MANIFEST_BYTES`]; [`SpecError::InvalidField`] for Docker
     /// schema 1 and unknown media types; [`SpecError::Json`] for malformed documents.
     pub fn from_slice(bytes: impl Into<Bytes>) -> Result<Document<Self>, SpecError> {
         let bytes = bytes.into();
-        if bytes.len() > MAX_MANIFEST_SIZE {
+        if bytes.len() as u64 > MAX_MANIFEST_BYTES {
             return Err(SpecError::TooLarge {
                 document: "manifest",
                 size: bytes.len() as u64,
-                limit: MAX_MANIFEST_SIZE as u64,
+                limit: MAX_MANIFEST_BYTES,
             });
         }
         let shape: Shape = from_json("manifest", &bytes)?;
@@ -147,5 +149,80 @@ impl Manifest {
             Manifest::Image(m) => m.validate(),
             Manifest::Index(i) => i.validate(),
         }
+    }
+}
+
+/// The fields of a manifest or index that link it to other content, read leniently: the copy
+/// engine and the stores' referrer indexes walk any document of this shape, valid or not, as
+/// long as every descriptor in it is.
+///
+/// ```
+/// let links = oci_spec_types::Manifest::links(br#"{"manifests":[],"artifactType":"a/b"}"#)
+///     .unwrap();
+/// assert!(links.successors().is_empty());
+/// assert_eq!(links.artifact_type().unwrap().as_str(), "a/b");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Links {
+    /// `config`, for image manifests.
+    #[serde(default)]
+    pub config: Option<Descriptor>,
+    /// `layers`, for image manifests.
+    #[serde(default)]
+    pub layers: Vec<Descriptor>,
+    /// `manifests`, for indexes.
+    #[serde(default)]
+    pub manifests: Vec<Descriptor>,
+    /// `subject`: the node this one refers to.
+    #[serde(default)]
+    pub subject: Option<Descriptor>,
+    /// `artifactType` as written.
+    #[serde(default)]
+    pub artifact_type: Option<MediaType>,
+    /// `annotations`.
+    #[serde(default)]
+    pub annotations: Option<BTreeMap<String, String>>,
+}
+
+impl Manifest {
+    /// The links of a manifest or index, read leniently (see [`Links`]).
+    ///
+    /// # Errors
+    ///
+    /// [`SpecError::Json`] when the bytes are not JSON of that shape or a descriptor in them is
+    /// invalid.
+    pub fn links(bytes: &[u8]) -> Result<Links, SpecError> {
+        from_json("manifest", bytes)
+    }
+}
+
+impl Links {
+    /// Every node this one points at: subject first, then config, layers and manifests.
+    pub fn successors(&self) -> Vec<Descriptor> {
+        let mut out = Vec::with_capacity(self.layers.len() + self.manifests.len() + 2);
+        out.extend(self.subject.iter().cloned());
+        out.extend(self.config.iter().cloned());
+        out.extend(self.layers.iter().cloned());
+        out.extend(self.manifests.iter().cloned());
+        out
+    }
+
+    /// The artifact type, by the rule [`Manifest::artifact_type`] follows: `artifactType`, else
+    /// (for an image manifest) its config's media type.
+    pub fn artifact_type(&self) -> Option<&MediaType> {
+        self.artifact_type
+            .as_ref()
+            .or_else(|| self.config.as_ref().map(|c| &c.media_type))
+    }
+
+    /// The descriptor a referrers listing shows for the manifest `desc` these links came from:
+    /// its media type, digest and size, its artifact type and its annotations.
+    pub fn referrer_descriptor(&self, desc: &Descriptor) -> Descriptor {
+        let mut out = Descriptor::new(desc.media_type.clone(), desc.digest.clone(), desc.size);
+        out.artifact_type = self.artifact_type().cloned();
+        out.annotations = self.annotations.clone();
+        out
     }
 }

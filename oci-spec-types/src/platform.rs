@@ -67,6 +67,44 @@ impl Platform {
         self
     }
 
+    /// The platform an image config says (its `os`, `architecture`, `variant`, `os.version` and
+    /// `os.features`), read leniently: nothing else in the config is looked at, and a field it
+    /// lacks is empty.
+    ///
+    /// # Errors
+    ///
+    /// [`SpecError::Json`] when the bytes are not a JSON object with fields of those types.
+    ///
+    /// ```
+    /// let p = oci_spec_types::Platform::of_config(br#"{"os":"linux","architecture":"arm64",
+    ///     "variant":"v8","rootfs":"not checked"}"#).unwrap();
+    /// assert_eq!(p.to_string(), "linux/arm64/v8");
+    /// ```
+    pub fn of_config(bytes: &[u8]) -> Result<Platform, SpecError> {
+        #[derive(Deserialize)]
+        struct Lenient {
+            #[serde(default)]
+            os: String,
+            #[serde(default)]
+            architecture: String,
+            #[serde(default)]
+            variant: Option<String>,
+            #[serde(rename = "os.version", default)]
+            os_version: Option<String>,
+            #[serde(rename = "os.features", default)]
+            os_features: Option<Vec<String>>,
+        }
+        let l: Lenient = crate::document::from_json("image config", bytes)?;
+        Ok(Platform {
+            architecture: l.architecture,
+            os: l.os,
+            os_version: l.os_version,
+            os_features: l.os_features,
+            variant: l.variant,
+            features: None,
+        })
+    }
+
     /// True when `candidate` (an index entry's platform) satisfies this wanted platform.
     pub fn matches(&self, candidate: &Platform) -> bool {
         if !self.os.eq_ignore_ascii_case(&candidate.os) {

@@ -11,12 +11,9 @@ use std::str::FromStr;
 use oci_digest::Digest;
 
 use crate::SpecError;
+use crate::distribution::DOCKER_HUB;
 use crate::error::clip;
 
-/// The registry name of Docker Hub.
-pub const DOCKER_HUB: &str = "docker.io";
-/// The host that serves Docker Hub's registry API.
-pub const DOCKER_HUB_API_HOST: &str = "registry-1.docker.io";
 /// The longest repository name, registry included, the distribution grammar allows.
 const NAME_MAX: usize = 255;
 
@@ -166,11 +163,7 @@ impl Reference {
     /// The host that serves the registry's API: `registry-1.docker.io` for Docker Hub, else the
     /// registry itself.
     pub fn api_host(&self) -> &str {
-        if self.registry == DOCKER_HUB {
-            DOCKER_HUB_API_HOST
-        } else {
-            &self.registry
-        }
+        crate::distribution::api_host(&self.registry)
     }
 
     /// The repository path (`library/ubuntu`).
@@ -262,21 +255,10 @@ fn split_registry(name: &str) -> (&str, &str) {
 }
 
 fn check_tag(tag: &str) -> Result<(), String> {
-    let b = tag.as_bytes();
-    let word = |c: &u8| c.is_ascii_alphanumeric() || *c == b'_';
-    if b.is_empty() {
-        return Err("the tag after ':' is empty".into());
-    }
-    if b.len() > 128 {
-        return Err("the tag is longer than 128 characters".into());
-    }
-    if !word(&b[0]) {
-        return Err("a tag must start with a letter, digit or '_'".into());
-    }
-    if !b.iter().all(|c| word(c) || *c == b'.' || *c == b'-') {
-        return Err("a tag may only contain letters, digits, '_', '.' and '-'".into());
-    }
-    Ok(())
+    crate::distribution::check_tag(tag).map_err(|e| match e {
+        SpecError::InvalidField { reason, .. } => reason,
+        other => other.to_string(),
+    })
 }
 
 /// `host[:port]`: a domain name, an IPv4 address, or an IPv6 address in brackets.
@@ -442,7 +424,7 @@ mod tests {
         assert_eq!(parts("index.docker.io/library/ubuntu").0, "docker.io");
         assert_eq!(parts("docker.io/ubuntu").1, "library/ubuntu");
         let r = Reference::parse("ubuntu").unwrap();
-        assert_eq!(r.api_host(), DOCKER_HUB_API_HOST);
+        assert_eq!(r.api_host(), crate::DOCKER_HUB_API_HOST);
         assert_eq!(r.familiar(), "ubuntu");
     }
 
@@ -476,9 +458,9 @@ mod tests {
             ("example.com/Team/app", "lowercase"),
             ("a//b", "empty component"),
             ("a/", "empty component"),
-            ("a:", "tag after ':' is empty"),
+            ("a:", "tag may not be empty"),
             ("a:-x", "must start"),
-            (&format!("a:{}", "t".repeat(129)), "longer than 128"),
+            (&format!("a:{}", "t".repeat(129)), "at most 128"),
             ("a@sha256:abc", "bad digest"),
             (
                 &format!("example.com/{}", "a".repeat(250)),

@@ -322,7 +322,7 @@ impl From<SpecError> for Error {
                 ErrorKind::InvalidMediaType
             }
             SpecError::InvalidField { field, .. }
-                if field == "reference" || field == "repository" =>
+                if field == "reference" || field == "repository" || field == "tag" =>
             {
                 ErrorKind::InvalidReference
             }

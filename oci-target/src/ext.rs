@@ -4,13 +4,9 @@ use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use oci_digest::Algorithm;
-use oci_spec_types::{Descriptor, MediaType};
+use oci_spec_types::{Descriptor, MAX_MANIFEST_BYTES, MediaType};
 
 use crate::{BlobStream, Error, ErrorKind, ReadOnlyTarget, Result, Target};
-
-/// The largest manifest or index read whole into memory unless a caller says otherwise (4 MiB,
-/// as the distribution-spec suggests).
-pub const DEFAULT_MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
 
 /// A [`BlobStream`] over bytes already in memory, in pieces of at most 1 MiB (no data copied).
 pub fn bytes_stream(data: Bytes) -> BlobStream {
@@ -69,9 +65,9 @@ pub trait ReadOnlyTargetExt: ReadOnlyTarget {
         read_to_bytes(stream, max).await
     }
 
-    /// Fetches a manifest or index whole, capped at [`DEFAULT_MAX_MANIFEST_BYTES`].
+    /// Fetches a manifest or index whole, capped at [`MAX_MANIFEST_BYTES`].
     async fn fetch_manifest(&self, desc: &Descriptor) -> Result<Bytes> {
-        self.fetch_bytes(desc, DEFAULT_MAX_MANIFEST_BYTES).await
+        self.fetch_bytes(desc, MAX_MANIFEST_BYTES).await
     }
 
     /// Resolves `reference` and fetches the manifest it names.

@@ -20,14 +20,12 @@ pub use copy::{
     copy_graph, extended_copy, select_platform,
 };
 pub use error::{Error, ErrorKind, RegistryErrorCode, Result};
-pub use ext::{
-    DEFAULT_MAX_MANIFEST_BYTES, ReadOnlyTargetExt, TargetExt, bytes_stream, read_to_bytes,
-};
+pub use ext::{ReadOnlyTargetExt, TargetExt, bytes_stream, read_to_bytes};
 pub use file::{file_stream, file_stream_limited, open_file_stream, write_file_atomically};
 pub use limits::{LIMIT_NAMES, Limits};
 pub use memory::MemoryStore;
 pub use progress::{ProgressEvent, ProgressSink, SharedProgress};
-pub use tag::{RefKind, check_tag, parse_ref};
-pub use target::{BlobStream, Capabilities, ReadOnlyTarget, Target};
+pub use tag::{RefKind, parse_ref};
+pub use target::{BlobStream, ReadOnlyTarget, Target};
 
 pub use async_trait::async_trait;

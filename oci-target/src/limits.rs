@@ -69,7 +69,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            manifest_bytes: 4 << 20,
+            manifest_bytes: oci_spec_types::MAX_MANIFEST_BYTES,
             index_json_bytes: 64 << 20,
             token_bytes: 1 << 20,
             error_body_bytes: 64 << 10,

@@ -13,9 +13,10 @@ use futures_util::StreamExt;
 use oci_digest::{Digest, Verifier, VerifyingStream};
 use oci_spec_types::{Descriptor, MediaType};
 
-use crate::graph::{Links, is_manifest};
-use crate::tag::{RefKind, check_tag, parse_ref};
-use crate::{BlobStream, Capabilities, Error, ErrorKind, ReadOnlyTarget, Result, Target};
+use crate::graph::{self, is_manifest};
+use crate::tag::{RefKind, parse_ref};
+use crate::{BlobStream, Error, ErrorKind, ReadOnlyTarget, Result, Target};
+use oci_spec_types::distribution::check_tag;
 
 /// A store in memory. Cloning gives another handle to the same store.
 #[derive(Debug, Clone, Default)]
@@ -157,13 +158,6 @@ impl ReadOnlyTarget for MemoryStore {
             .cloned()
             .collect())
     }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::default()
-            .with_referrers(true)
-            .with_delete(true)
-            .with_untag(true)
-    }
 }
 
 #[async_trait]
@@ -183,7 +177,7 @@ impl Target for MemoryStore {
         }
         let data = buf.freeze();
         let links = if is_manifest(&desc.media_type) {
-            Some(Links::parse(desc, &data)?)
+            Some(graph::links(desc, &data)?)
         } else {
             None
         };
@@ -222,7 +216,7 @@ impl Target for MemoryStore {
             .ok_or_else(|| not_found(desc))?;
         inner.tags.retain(|_, d| d.digest != desc.digest);
         let subject = is_manifest(&entry.desc.media_type)
-            .then(|| Links::parse(&entry.desc, &entry.data).ok())
+            .then(|| graph::links(&entry.desc, &entry.data).ok())
             .flatten()
             .and_then(|links| links.subject);
         if let Some(subject) = subject

@@ -20,57 +20,6 @@ use crate::{Error, Result};
 /// end, they have yielded exactly the descriptor's bytes or an error.
 pub type BlobStream = Pin<Box<dyn Stream<Item = Result<Bytes>> + Send + 'static>>;
 
-/// What a store can do beyond the required calls, so callers can pick a strategy up front
-/// instead of trying and failing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct Capabilities {
-    /// [`ReadOnlyTarget::referrers`] is answered.
-    pub referrers: bool,
-    /// [`Target::mount`] may succeed.
-    pub mount: bool,
-    /// [`Target::delete`] is answered.
-    pub delete: bool,
-    /// [`Target::untag`] is answered.
-    pub untag: bool,
-}
-
-impl Capabilities {
-    /// Every capability.
-    pub fn all() -> Self {
-        Capabilities {
-            referrers: true,
-            mount: true,
-            delete: true,
-            untag: true,
-        }
-    }
-
-    /// Sets `referrers`.
-    pub fn with_referrers(mut self, on: bool) -> Self {
-        self.referrers = on;
-        self
-    }
-
-    /// Sets `mount`.
-    pub fn with_mount(mut self, on: bool) -> Self {
-        self.mount = on;
-        self
-    }
-
-    /// Sets `delete`.
-    pub fn with_delete(mut self, on: bool) -> Self {
-        self.delete = on;
-        self
-    }
-
-    /// Sets `untag`.
-    pub fn with_untag(mut self, on: bool) -> Self {
-        self.untag = on;
-        self
-    }
-}
-
 /// The read half of a store.
 #[async_trait]
 pub trait ReadOnlyTarget: Send + Sync + std::fmt::Debug {
@@ -128,11 +77,6 @@ pub trait ReadOnlyTarget: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<Descriptor>> {
         let _ = (subject, artifact_type);
         Err(Error::unsupported("this store cannot list referrers"))
-    }
-
-    /// What the store can do beyond the required calls.
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::default()
     }
 }
 

@@ -228,7 +228,7 @@ async fn repair_recovers_children_of_a_manifest_the_destination_has() {
     let lost = graph.manifests[1].clone();
     let lost_layer = {
         let bytes = dst.fetch_manifest(&lost).await.unwrap();
-        let links = oci_target::graph::Links::parse(&lost, &bytes).unwrap();
+        let links = oci_target::graph::links(&lost, &bytes).unwrap();
         links.layers.last().unwrap().clone()
     };
     dst.delete(&lost_layer).await.unwrap();

@@ -120,9 +120,7 @@ pub(crate) fn client(common: &Common, registry: &str) -> Result<Client> {
         config = config.with_ca_pem(pem);
     }
     if let Some(credential) = common.credential()? {
-        let host = Reference::new(registry, "x")
-            .map(|r| r.api_host().to_owned())
-            .unwrap_or_else(|_| registry.to_owned());
+        let host = oci_spec_types::distribution::api_host(registry).to_owned();
         config = config.with_credentials(StaticCredentials::new().with(host, credential));
     } else {
         config = config.with_credentials(docker_config(common)?);

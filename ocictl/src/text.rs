@@ -40,13 +40,7 @@ pub(crate) fn escape_lines(text: &str) -> Cow<'_, str> {
     escape_keeping(text, Some('\n'))
 }
 
-/// Cuts `text` to at most `max` characters, adding `…` when it cut; never inside a character.
-pub(crate) fn clip(text: &str, max: usize) -> Cow<'_, str> {
-    match text.char_indices().nth(max) {
-        Some((at, _)) => Cow::Owned(format!("{}…", &text[..at])),
-        None => Cow::Borrowed(text),
-    }
-}
+pub(crate) use oci_digest::clip;
 
 /// Writes one line to stdout or stderr. A reader that went away (`ocictl ... | head`) is not an
 /// error worth a panic: the line is dropped.

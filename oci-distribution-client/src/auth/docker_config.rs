@@ -377,13 +377,14 @@ fn default_path() -> PathBuf {
 
 /// The names a registry may be filed under.
 fn aliases(registry: &str) -> Vec<String> {
-    match registry {
-        "docker.io" | "index.docker.io" | "registry-1.docker.io" => vec![
+    if oci_spec_types::distribution::is_docker_hub(registry) {
+        vec![
             "index.docker.io".into(),
             "docker.io".into(),
             "registry-1.docker.io".into(),
-        ],
-        other => vec![other.to_owned()],
+        ]
+    } else {
+        vec![registry.to_owned()]
     }
 }
 
@@ -398,7 +399,7 @@ fn normalize(key: &str) -> String {
 
 /// What a helper is given as the server: Docker Hub's historic URL, else the host.
 fn server_url(registry: &str) -> String {
-    if aliases(registry).len() > 1 {
+    if oci_spec_types::distribution::is_docker_hub(registry) {
         DOCKER_HUB_KEY.to_owned()
     } else {
         registry.to_owned()

@@ -10,7 +10,7 @@
 //! use oci_target::conformance::{Flags, run_all};
 //!
 //! let store = MemoryStore::new();
-//! run_all(&store, &Flags::from_capabilities(&store)).await;
+//! run_all(&store, &Flags::all()).await;
 //! # });
 //! ```
 //!
@@ -27,7 +27,7 @@ use oci_digest::Digest;
 use oci_spec_types::Descriptor;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::{ReadOnlyTarget, Target};
+use crate::Target;
 
 /// What the store under test supports, and how to reach behind it.
 #[derive(Default)]
@@ -65,15 +65,34 @@ impl std::fmt::Debug for Flags {
 }
 
 impl Flags {
-    /// Flags from what the store says it can do.
-    pub fn from_capabilities(target: &dyn ReadOnlyTarget) -> Self {
-        let caps = target.capabilities();
+    /// Every optional case on: the store answers referrers, delete and untag. A case the store
+    /// should not pass is turned off with the setters below; then the suite checks the store
+    /// says [`Unsupported`](crate::ErrorKind::Unsupported) for it, where it can tell.
+    pub fn all() -> Self {
         Flags {
-            referrers: caps.referrers,
-            delete: caps.delete,
-            untag: caps.untag,
+            referrers: true,
+            delete: true,
+            untag: true,
             ..Flags::default()
         }
+    }
+
+    /// Sets whether the referrers case runs (else the store must answer `Unsupported`).
+    pub fn with_referrers(mut self, on: bool) -> Self {
+        self.referrers = on;
+        self
+    }
+
+    /// Sets whether the untag case runs.
+    pub fn with_untag(mut self, on: bool) -> Self {
+        self.untag = on;
+        self
+    }
+
+    /// Sets whether the delete case runs.
+    pub fn with_delete(mut self, on: bool) -> Self {
+        self.delete = on;
+        self
     }
 
     /// Sets the large-blob size.

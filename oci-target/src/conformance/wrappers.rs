@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use oci_digest::Digest;
 use oci_spec_types::{Descriptor, MediaType};
 
-use crate::{BlobStream, Capabilities, Error, ErrorKind, ReadOnlyTarget, Result, Target};
+use crate::{BlobStream, Error, ErrorKind, ReadOnlyTarget, Result, Target};
 
 /// Counts the calls made to a store, per digest.
 #[derive(Debug, Default)]
@@ -112,9 +112,6 @@ impl<T: ReadOnlyTarget> ReadOnlyTarget for CountingTarget<T> {
         artifact_type: Option<&MediaType>,
     ) -> Result<Vec<Descriptor>> {
         self.inner.referrers(subject, artifact_type).await
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
     }
 }
 
@@ -257,9 +254,6 @@ impl<T: ReadOnlyTarget> ReadOnlyTarget for FaultyTarget<T> {
         artifact_type: Option<&MediaType>,
     ) -> Result<Vec<Descriptor>> {
         self.inner.referrers(subject, artifact_type).await
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
     }
 }
 

@@ -17,11 +17,10 @@ use std::collections::HashSet;
 
 use oci_digest::Digest;
 use oci_spec_types::{Descriptor, MediaType, Platform};
-use serde::Deserialize;
 
 pub use options::{CopyGraphOptions, CopyOptions, ExtendedCopyOptions, MountSources};
 
-use crate::graph::{Links, is_index, is_manifest};
+use crate::graph::{self, is_index, is_manifest};
 use crate::tag::{RefKind, parse_ref};
 use crate::{Error, ErrorKind, Limits, ReadOnlyTarget, ReadOnlyTargetExt, Result, Target};
 use engine::Engine;
@@ -252,7 +251,7 @@ pub async fn select_platform(
         }
         if is_index(&node.media_type) {
             let bytes = src.fetch_bytes(&node, limits.manifest_bytes).await?;
-            let links = Links::parse(&node, &bytes)?;
+            let links = graph::links(&node, &bytes)?;
             node = links
                 .manifests
                 .into_iter()
@@ -268,33 +267,21 @@ pub async fn select_platform(
         }
         // An image manifest: its config says its platform.
         let bytes = src.fetch_bytes(&node, limits.manifest_bytes).await?;
-        let links = Links::parse(&node, &bytes)?;
+        let links = graph::links(&node, &bytes)?;
         let config = links.config.ok_or_else(no_match)?;
         let config_bytes = src.fetch_bytes(&config, limits.manifest_bytes).await?;
-        let found: ConfigPlatform = serde_json::from_slice(&config_bytes).map_err(|e| {
+        let have = Platform::of_config(&config_bytes).map_err(|e| {
             Error::new(
                 ErrorKind::InvalidManifest,
                 format!("config {} is not a JSON image config: {e}", config.digest),
             )
         })?;
-        let mut have = Platform::new(found.os, found.architecture);
-        have.variant = found.variant;
         return if want.matches(&have) {
             Ok(node)
         } else {
             Err(no_match())
         };
     }
-}
-
-#[derive(Deserialize)]
-struct ConfigPlatform {
-    #[serde(default)]
-    os: String,
-    #[serde(default)]
-    architecture: String,
-    #[serde(default)]
-    variant: Option<String>,
 }
 
 /// Is this referrer of one of the wanted artifact types (all when the list is empty)?
