@@ -19,25 +19,21 @@ use crate::LayoutOptions;
 pub(crate) const INDEX: &str = "index.json";
 const LOCK: &str = ".index.lock";
 
-fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {
-    Error::io(format_args!("{what} {}", path.display()), e)
-}
-
 /// Reads `index.json`, strictly: it must be an OCI image index no larger than the
 /// `index-json-bytes` limit, which is checked before the file is read whole.
 pub(crate) fn read(root: &Path, limits: &Limits) -> Result<ImageIndex> {
     let path = root.join(INDEX);
-    let file = std::fs::File::open(&path).map_err(|e| io_error("cannot read", &path, e))?;
+    let file = std::fs::File::open(&path).map_err(|e| Error::at_path("cannot read", &path, e))?;
     let what = format_args!("{}", path.display());
     let len = file
         .metadata()
-        .map_err(|e| io_error("cannot read", &path, e))?
+        .map_err(|e| Error::at_path("cannot read", &path, e))?
         .len();
     limits.check("index-json-bytes", len, what)?;
     let mut bytes = Vec::with_capacity(len as usize);
     file.take(limits.index_json_bytes.saturating_add(1))
         .read_to_end(&mut bytes)
-        .map_err(|e| io_error("cannot read", &path, e))?;
+        .map_err(|e| Error::at_path("cannot read", &path, e))?;
     limits.check("index-json-bytes", bytes.len() as u64, what)?;
     let doc = Document::<ImageIndex>::parse_with_limit("index", bytes, limits.index_json_bytes)
         .map_err(|e| {
@@ -74,9 +70,9 @@ pub(crate) fn update<T>(
         .truncate(false)
         .write(true)
         .open(&lock_path)
-        .map_err(|e| io_error("cannot open the lock", &lock_path, e))?;
+        .map_err(|e| Error::at_path("cannot open the lock", &lock_path, e))?;
     lock.lock()
-        .map_err(|e| io_error("cannot lock", &lock_path, e))?;
+        .map_err(|e| Error::at_path("cannot lock", &lock_path, e))?;
     let result = (|| {
         let mut index = read(root, &options.limits)?;
         let (changed, out) = change(&mut index)?;

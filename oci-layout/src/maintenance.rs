@@ -117,10 +117,6 @@ pub enum Problem {
     },
 }
 
-fn io(what: &str, path: &std::path::Path, e: std::io::Error) -> Error {
-    Error::io(format_args!("{what} {}", path.display()), e)
-}
-
 fn older_than(meta: &std::fs::Metadata, grace: Duration) -> bool {
     meta.modified()
         .ok()
@@ -247,13 +243,14 @@ fn collect(layout: &OciLayout, index: &mut ImageIndex, options: GcOptions) -> Re
             report.blobs.push(d.clone());
             report.bytes += meta.len();
             if !options.dry_run {
-                std::fs::remove_file(path).map_err(|e| io("cannot remove", path, e))?;
+                std::fs::remove_file(path).map_err(|e| Error::at_path("cannot remove", path, e))?;
             }
         }
     }
     let ingest = root.join(paths::INGEST);
     if paths::check_dir(&ingest)? {
-        let listing = std::fs::read_dir(&ingest).map_err(|e| io("cannot list", &ingest, e))?;
+        let listing =
+            std::fs::read_dir(&ingest).map_err(|e| Error::at_path("cannot list", &ingest, e))?;
         for e in listing.flatten() {
             let path = e.path();
             // Staging files only: a link or a directory someone put there is left alone.

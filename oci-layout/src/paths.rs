@@ -41,7 +41,7 @@ pub(crate) fn check_dir(dir: &Path) -> Result<bool> {
         Ok(m) if !m.is_dir() => Err(unsafe_path(dir, "not a directory")),
         Ok(_) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(Error::io(format!("cannot check {}", dir.display()), e)),
+        Err(e) => Err(Error::at_path("cannot check", &dir, e)),
     }
 }
 
@@ -72,7 +72,7 @@ pub(crate) fn blob_file(path: &Path) -> Result<Option<Metadata>> {
         Ok(m) if !m.is_file() => Err(unsafe_path(path, "not a regular file")),
         Ok(m) => Ok(Some(m)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(format!("cannot check {}", path.display()), e)),
+        Err(e) => Err(Error::at_path("cannot check", &path, e)),
     }
 }
 
@@ -109,11 +109,10 @@ pub(crate) fn list_blobs(root: &Path) -> Result<Vec<Found>> {
                 continue;
             }
         }
-        let listing = std::fs::read_dir(&dir)
-            .map_err(|e| Error::io(format!("cannot list {}", dir.display()), e))?;
+        let listing =
+            std::fs::read_dir(&dir).map_err(|e| Error::at_path("cannot list", &dir, e))?;
         for entry in listing {
-            let entry =
-                entry.map_err(|e| Error::io(format!("cannot list {}", dir.display()), e))?;
+            let entry = entry.map_err(|e| Error::at_path("cannot list", &dir, e))?;
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
             match blob_file(&path) {

@@ -71,10 +71,6 @@ struct Inner {
 
 static STAGING: AtomicU64 = AtomicU64::new(0);
 
-fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
-    Error::io(format_args!("{what} {}", path.display()), e)
-}
-
 fn join(e: tokio::task::JoinError) -> Error {
     Error::new(ErrorKind::Io, format!("a blocking layout task failed: {e}"))
 }
@@ -92,11 +88,13 @@ impl OciLayout {
         let root = path.into();
         let r = root.clone();
         tokio::task::spawn_blocking(move || -> Result<()> {
-            std::fs::create_dir_all(r.join("blobs")).map_err(|e| io("cannot create", &r, e))?;
+            std::fs::create_dir_all(r.join("blobs"))
+                .map_err(|e| Error::at_path("cannot create", &r, e))?;
             let layout = r.join("oci-layout");
             if !layout.exists() {
                 let bytes = serde_json::to_vec(&ImageLayout::default()).expect("serialisable");
-                std::fs::write(&layout, bytes).map_err(|e| io("cannot write", &layout, e))?;
+                std::fs::write(&layout, bytes)
+                    .map_err(|e| Error::at_path("cannot write", &layout, e))?;
             }
             if !r.join(INDEX).exists() {
                 index::write(&r, &index::empty(), options.fsync)?;
@@ -132,7 +130,7 @@ impl OciLayout {
         tokio::task::spawn_blocking(move || -> Result<()> {
             let layout = r.join("oci-layout");
             let bytes = std::fs::read(&layout)
-                .map_err(|e| io("not an OCI layout: cannot read", &layout, e))?;
+                .map_err(|e| Error::at_path("not an OCI layout: cannot read", &layout, e))?;
             let parsed = ImageLayout::from_slice(&bytes).map_err(|e| {
                 Error::new(
                     ErrorKind::InvalidManifest,
@@ -277,7 +275,7 @@ impl OciLayout {
                 ),
             ));
         }
-        let bytes = std::fs::read(&path).map_err(|e| io("cannot read", &path, e))?;
+        let bytes = std::fs::read(&path).map_err(|e| Error::at_path("cannot read", &path, e))?;
         if bytes.len() as u64 != desc.size || !desc.digest.matches(&bytes) {
             return Err(Error::new(
                 ErrorKind::DigestMismatch,
@@ -309,7 +307,8 @@ impl ReadOnlyTarget for OciLayout {
                 self.inner.root.display()
             )));
         }
-        let file = std::fs::File::open(&path).map_err(|e| io("cannot open blob", &path, e))?;
+        let file =
+            std::fs::File::open(&path).map_err(|e| Error::at_path("cannot open blob", &path, e))?;
         let chunks = oci_target::file_stream(file, path);
         Ok(Box::pin(VerifyingStream::new(
             chunks,
@@ -449,7 +448,7 @@ impl Target for OciLayout {
             paths::check_dir(&staging_dir)?;
             tokio::fs::create_dir_all(&staging_dir)
                 .await
-                .map_err(|e| io("cannot create", &staging_dir, e))?;
+                .map_err(|e| Error::at_path("cannot create", &staging_dir, e))?;
             let staging = staging_dir.join(format!(
                 "{}-{}.{}-{}.partial",
                 desc.digest.algorithm(),
@@ -468,11 +467,15 @@ impl Target for OciLayout {
                 .to_path_buf();
             tokio::fs::create_dir_all(&parent)
                 .await
-                .map_err(|e| io("cannot create", &parent, e))?;
+                .map_err(|e| Error::at_path("cannot create", &parent, e))?;
             paths::check_dir(&parent)?;
             if let Err(e) = tokio::fs::rename(&staging, &target).await {
                 let _ = tokio::fs::remove_file(&staging).await;
-                return Err(io("cannot move the verified blob into", &target, e));
+                return Err(Error::at_path(
+                    "cannot move the verified blob into",
+                    &target,
+                    e,
+                ));
             }
             if self.inner.options.fsync {
                 // The rename is durable once the blob's directory is synced.
@@ -480,7 +483,7 @@ impl Target for OciLayout {
                 tokio::task::spawn_blocking(move || std::fs::File::open(&dir)?.sync_all())
                     .await
                     .map_err(join)?
-                    .map_err(|e| io("cannot sync", &parent, e))?;
+                    .map_err(|e| Error::at_path("cannot sync", &parent, e))?;
             }
         }
         // A referrer is recorded in the index so its subject still finds it after reopening.
@@ -552,7 +555,7 @@ impl Target for OciLayout {
         .await?;
         tokio::fs::remove_file(&path)
             .await
-            .map_err(|e| io("cannot delete", &path, e))
+            .map_err(|e| Error::at_path("cannot delete", &path, e))
     }
 
     async fn untag(&self, reference: &str) -> Result<()> {
@@ -589,17 +592,18 @@ async fn write_verified(
 ) -> Result<()> {
     use std::io::Write;
     let mut stream = VerifyingStream::new(content, &desc.digest, desc.size)?;
-    let file = std::fs::File::create(path).map_err(|e| io("cannot create", path, e))?;
+    let file = std::fs::File::create(path).map_err(|e| Error::at_path("cannot create", path, e))?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(DEPTH);
     let p = path.to_path_buf();
     let writer = tokio::task::spawn_blocking(move || -> Result<()> {
         let mut file = file;
         while let Some(piece) = rx.blocking_recv() {
             file.write_all(&piece)
-                .map_err(|e| io("cannot write", &p, e))?;
+                .map_err(|e| Error::at_path("cannot write", &p, e))?;
         }
         if fsync {
-            file.sync_all().map_err(|e| io("cannot sync", &p, e))?;
+            file.sync_all()
+                .map_err(|e| Error::at_path("cannot sync", &p, e))?;
         }
         Ok(())
     });

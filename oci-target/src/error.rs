@@ -168,6 +168,11 @@ impl Error {
         Error::new(kind, format!("{context}: {e}")).with_source(e)
     }
 
+    /// A local I/O failure doing `what` (`"cannot read"`) to `path`, as [`Error::io`] says it.
+    pub fn at_path(what: &str, path: &std::path::Path, e: std::io::Error) -> Self {
+        Error::io(format_args!("{what} {}", path.display()), e)
+    }
+
     /// [`ErrorKind::Unsupported`], naming the operation.
     pub fn unsupported(operation: impl Into<String>) -> Self {
         Error::new(ErrorKind::Unsupported, operation)

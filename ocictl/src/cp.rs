@@ -139,11 +139,11 @@ pub(crate) async fn copy(common: &Common, args: CopyArgs) -> Result<()> {
         graph.progress = Some(sink);
     }
     // Within one registry, blobs are mounted from the source repository instead of copied.
-    if let (Some(s), Some(d)) = (&src.repository, &dst.repository)
-        && s.registry() == d.registry()
-        && s.name() != d.name()
+    if let (Some((s_registry, s_name)), Some((d_registry, d_name))) = (&src.location, &dst.location)
+        && s_registry == d_registry
+        && s_name != d_name
     {
-        let from = s.name().to_owned();
+        let from = s_name.clone();
         graph = graph.with_mount_from(move |_| vec![from.clone()]);
     }
     let mut options = CopyOptions::default().with_graph(graph);

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use oci_distribution_client::auth::{Credential, DockerConfig, StaticCredentials};
-use oci_distribution_client::{Client, ClientConfig, Repository};
+use oci_distribution_client::{Client, ClientConfig};
 use oci_layout::OciLayout;
 use oci_spec_types::{Descriptor, Reference};
 use oci_target::{Error, ErrorKind, Result, Target};
@@ -25,8 +25,8 @@ pub(crate) struct Opened {
     pub(crate) extra_tags: Vec<String>,
     /// How to show the target to people.
     pub(crate) display: String,
-    /// Set for a registry target.
-    pub(crate) repository: Option<Repository>,
+    /// Where a registry target lives: its registry and repository names (for mounts).
+    pub(crate) location: Option<(String, String)>,
 }
 
 impl Opened {
@@ -156,7 +156,7 @@ pub(crate) async fn open(
             reference,
             extra_tags,
             display: path.display().to_string(),
-            repository: None,
+            location: None,
         });
     }
     let parsed = Reference::parse(spec).map_err(|e| {
@@ -168,11 +168,11 @@ pub(crate) async fn open(
     let client = client(common, parsed.registry())?;
     let repository = client.repository_for(&parsed)?;
     Ok(Opened {
-        target: Arc::new(repository.clone()),
+        target: Arc::new(repository),
         reference: parsed.target(),
         extra_tags,
         display: format!("{}/{}", parsed.registry(), parsed.repository()),
-        repository: Some(repository),
+        location: Some((parsed.registry().to_owned(), parsed.repository().to_owned())),
     })
 }
 
