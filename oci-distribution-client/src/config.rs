@@ -25,6 +25,10 @@ pub struct RetryPolicy {
     pub initial_backoff: Duration,
     /// The longest wait. Default 10 s.
     pub max_backoff: Duration,
+    /// The longest one request may take until its answer's headers arrive, every retry, wait,
+    /// challenge and redirect included; zero for none. Default 10 minutes. Requests whose body
+    /// is a stream (uploads of unknown length) are bounded by the read timeout instead.
+    pub deadline: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -33,6 +37,7 @@ impl Default for RetryPolicy {
             max_retries: 4,
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(10),
+            deadline: Duration::from_secs(600),
         }
     }
 }
@@ -44,6 +49,12 @@ impl RetryPolicy {
             max_retries: 0,
             ..Self::default()
         }
+    }
+
+    /// Sets the deadline of one request (zero for none).
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
     }
 
     /// Sets `max_retries`.

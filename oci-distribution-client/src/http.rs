@@ -4,7 +4,6 @@
 //! want, answers a 401 challenge once, retries passing failures with backoff when the body can be
 //! sent again, and follows redirects itself so that `Authorization` is never sent to another host.
 
-use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -164,163 +163,277 @@ impl Inner {
     /// Sends `call`, authenticating, retrying and following redirects; returns the final
     /// response whatever its status (callers map non-success statuses with
     /// [`from_response`]).
-    pub(crate) async fn send(&self, mut call: Call<'_>) -> Result<Response> {
-        let retry = self.config.retry;
-        let mut attempt = 0u32;
-        let mut answered_challenge = false;
-        let mut redirects = 0u64;
-        let mut url = call.url.clone();
-        loop {
-            let body = match &mut call.body {
-                CallBody::Empty => None,
-                CallBody::Bytes(b) => Some(reqwest::Body::from(b.clone())),
-                CallBody::Once(b) => Some(b.take().ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::Transport,
-                        format!(
-                            "{}: the request must be sent again but its body was a stream",
-                            call.what
-                        ),
-                    )
-                })?),
-            };
-            let mut request = self
-                .http
-                .request(call.method.clone(), url.clone())
-                .headers(call.headers.clone());
-            let own_host = same_origin(&url, call.registry);
-            if own_host
-                && let Some(h) = self
-                    .auth
-                    .prepare(&self.http, &self.config, call.registry, call.scopes)
-                    .await
-            {
-                request = request.header(AUTHORIZATION, h);
-            }
-            if let Some(b) = body {
-                request = request.body(b);
-            }
-            let started = std::time::Instant::now();
-            let outcome = request.send().await;
-            let response = match outcome {
-                Ok(mut r) => {
-                    r.extensions_mut().insert(crate::errors::ErrorBodyLimit(
-                        self.config.limits.error_body_bytes,
-                    ));
-                    r
-                }
-                Err(e) => {
-                    let passing = e.is_connect() || e.is_timeout() || e.is_request();
-                    if passing && call.body.resendable() && attempt < retry.max_retries {
-                        attempt += 1;
-                        let wait = backoff(&self.config, attempt, None);
-                        tracing::debug!(what = call.what, attempt, ?wait, error = %e, "retrying after a connection error");
-                        tokio::time::sleep(wait).await;
-                        continue;
-                    }
-                    return Err(transport_after(call.what, e, attempt + 1));
-                }
-            };
-            let status = response.status();
-            self.surface_warnings(&response);
-            tracing::debug!(
-                what = call.what,
-                method = %call.method,
-                url = %redact(&url),
-                status = status.as_u16(),
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "registry request"
-            );
-
-            if status == StatusCode::UNAUTHORIZED && own_host {
-                if answered_challenge {
-                    self.auth.forget(call.registry, call.scopes);
-                    return Err(from_response(call.what, response).await);
-                }
-                let header = response
-                    .headers()
-                    .get(WWW_AUTHENTICATE)
-                    .and_then(|h| h.to_str().ok())
-                    .map(str::to_owned);
-                let challenge = match header.as_deref().map(parse_challenge) {
-                    Some(Ok(c)) => c,
-                    Some(Err(why)) => {
-                        return Err(Error::new(
-                            ErrorKind::Unauthorized,
-                            format!(
-                                "{}: the registry's WWW-Authenticate header is malformed: {why}",
-                                call.what
-                            ),
-                        )
-                        .with_status(401));
-                    }
-                    None => return Err(from_response(call.what, response).await),
-                };
-                if let Challenge::Bearer { error: Some(e), .. } = &challenge {
-                    tracing::debug!(what = call.what, error = %e, "bearer challenge");
-                }
-                self.auth.forget(call.registry, call.scopes);
-                self.auth
-                    .authenticate(
-                        &self.http,
-                        &self.config,
-                        call.registry,
-                        &challenge,
-                        call.scopes,
-                    )
-                    .await
-                    .map_err(|e| e.context(call.what))?;
-                answered_challenge = true;
-                if !call.body.resendable() {
-                    return Err(Error::new(
-                        ErrorKind::Unauthorized,
-                        format!(
-                            "{}: the registry asked for authentication in the middle of a streamed upload",
-                            call.what
-                        ),
-                    ));
-                }
-                continue;
-            }
-
-            if is_retryable(status) && call.body.resendable() && attempt < retry.max_retries {
-                attempt += 1;
-                let wait = backoff(&self.config, attempt, response.headers().get(RETRY_AFTER));
-                tracing::debug!(
-                    what = call.what,
-                    attempt,
-                    status = status.as_u16(),
-                    ?wait,
-                    "retrying"
-                );
-                tokio::time::sleep(wait).await;
-                continue;
-            }
-
-            if status.is_redirection()
-                && call.follow_redirects
-                && matches!(call.method, Method::GET | Method::HEAD)
-                && let Some(next) = response
-                    .headers()
-                    .get(LOCATION)
-                    .and_then(|l| l.to_str().ok())
-                    .and_then(|l| url.join(l).ok())
-            {
-                redirects += 1;
-                self.config
-                    .limits
-                    .check("redirects", redirects, call.what)?;
-                self.check_redirect(&url, &next, call.what)?;
-                if !same_origin(&next, call.registry) {
-                    // Nothing of ours goes to another host: no Authorization, no cookies.
-                    call.headers.remove(AUTHORIZATION);
-                }
-                url = next;
-                continue;
-            }
-            return Ok(response);
+    ///
+    /// Each turn of the loop is one step after another: [`authorise`](Self::authorise) builds
+    /// the request with the credential the registry wants, [`dispatch`](Self::dispatch) sends
+    /// it, [`classify`] says what the answer calls for, and the challenge, retry and redirect
+    /// steps act on it. The whole of it runs within the retry policy's deadline, unless the body
+    /// is a stream (then its progress is bounded by the read timeout instead).
+    pub(crate) async fn send(&self, call: Call<'_>) -> Result<Response> {
+        let deadline = self.config.retry.deadline;
+        if deadline.is_zero() || !call.body.resendable() {
+            return self.send_steps(call, None).await;
+        }
+        let what = call.what;
+        let until = tokio::time::Instant::now() + deadline;
+        match tokio::time::timeout_at(until, self.send_steps(call, Some(until))).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::new(
+                ErrorKind::Cancelled,
+                format!(
+                    "{what}: not answered within the deadline of {} s (retries, challenges and                      redirects included; raise it with RetryPolicy::with_deadline)",
+                    deadline.as_secs_f64()
+                ),
+            )),
         }
     }
+
+    async fn send_steps(
+        &self,
+        mut call: Call<'_>,
+        until: Option<tokio::time::Instant>,
+    ) -> Result<Response> {
+        let mut state = Progress {
+            url: call.url.clone(),
+            attempt: 0,
+            answered_challenge: false,
+            redirects: 0,
+        };
+        loop {
+            let request = self.authorise(&mut call, &state.url).await?;
+            let response = match self.dispatch(&call, &state, request).await {
+                Ok(r) => r,
+                Err(e) => {
+                    let passing = e.is_connect() || e.is_timeout() || e.is_request();
+                    if passing && self.may_retry(&call, &state) {
+                        let wait = backoff(&self.config, state.attempt + 1, None);
+                        tracing::debug!(what = call.what, attempt = state.attempt + 1, ?wait, error = %e, "retrying after a connection error");
+                        self.wait(&mut state, wait, until).await;
+                        continue;
+                    }
+                    return Err(transport_after(call.what, e, state.attempt + 1));
+                }
+            };
+            match classify(&call, &state, &response) {
+                Next::Challenge => {
+                    self.answer_challenge(&call, &mut state, response).await?;
+                }
+                Next::Retry if self.may_retry(&call, &state) => {
+                    let wait = backoff(
+                        &self.config,
+                        state.attempt + 1,
+                        response.headers().get(RETRY_AFTER),
+                    );
+                    tracing::debug!(
+                        what = call.what,
+                        attempt = state.attempt + 1,
+                        status = response.status().as_u16(),
+                        ?wait,
+                        "retrying"
+                    );
+                    self.wait(&mut state, wait, until).await;
+                }
+                Next::Redirect(next) => self.follow(&mut call, &mut state, next)?,
+                Next::Retry | Next::Done => return Ok(response),
+            }
+        }
+    }
+
+    /// Step 1: the request for this turn, with the registry's credential when it goes to the
+    /// registry's own origin. A streamed body can be taken only once.
+    async fn authorise(&self, call: &mut Call<'_>, url: &Url) -> Result<reqwest::RequestBuilder> {
+        let body = match &mut call.body {
+            CallBody::Empty => None,
+            CallBody::Bytes(b) => Some(reqwest::Body::from(b.clone())),
+            CallBody::Once(b) => Some(b.take().ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Transport,
+                    format!(
+                        "{}: the request must be sent again but its body was a stream",
+                        call.what
+                    ),
+                )
+            })?),
+        };
+        let mut request = self
+            .http
+            .request(call.method.clone(), url.clone())
+            .headers(call.headers.clone());
+        if same_origin(url, call.registry)
+            && let Some(h) = self
+                .auth
+                .prepare(&self.http, &self.config, call.registry, call.scopes)
+                .await
+        {
+            request = request.header(AUTHORIZATION, h);
+        }
+        if let Some(b) = body {
+            request = request.body(b);
+        }
+        Ok(request)
+    }
+
+    /// Step 2: sends it; the answer carries the error-body limit and its warnings are surfaced.
+    async fn dispatch(
+        &self,
+        call: &Call<'_>,
+        state: &Progress,
+        request: reqwest::RequestBuilder,
+    ) -> std::result::Result<Response, reqwest::Error> {
+        let started = std::time::Instant::now();
+        let mut response = request.send().await?;
+        response
+            .extensions_mut()
+            .insert(crate::errors::ErrorBodyLimit(
+                self.config.limits.error_body_bytes,
+            ));
+        self.surface_warnings(&response);
+        tracing::debug!(
+            what = call.what,
+            method = %call.method,
+            url = %redact(&state.url),
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "registry request"
+        );
+        Ok(response)
+    }
+
+    /// Step 3a: a 401 from the registry. Answered once: the credential the challenge asks for
+    /// is fetched, and the request goes again; a second 401 is the caller's error.
+    async fn answer_challenge(
+        &self,
+        call: &Call<'_>,
+        state: &mut Progress,
+        response: Response,
+    ) -> Result<()> {
+        if state.answered_challenge {
+            self.auth.forget(call.registry, call.scopes);
+            return Err(from_response(call.what, response).await);
+        }
+        let header = response
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned);
+        let challenge = match header.as_deref().map(parse_challenge) {
+            Some(Ok(c)) => c,
+            Some(Err(why)) => {
+                return Err(Error::new(
+                    ErrorKind::Unauthorized,
+                    format!(
+                        "{}: the registry's WWW-Authenticate header is malformed: {why}",
+                        call.what
+                    ),
+                )
+                .with_status(401));
+            }
+            None => return Err(from_response(call.what, response).await),
+        };
+        if let Challenge::Bearer { error: Some(e), .. } = &challenge {
+            tracing::debug!(what = call.what, error = %e, "bearer challenge");
+        }
+        self.auth.forget(call.registry, call.scopes);
+        self.auth
+            .authenticate(
+                &self.http,
+                &self.config,
+                call.registry,
+                &challenge,
+                call.scopes,
+            )
+            .await
+            .map_err(|e| e.context(call.what))?;
+        state.answered_challenge = true;
+        if !call.body.resendable() {
+            return Err(Error::new(
+                ErrorKind::Unauthorized,
+                format!(
+                    "{}: the registry asked for authentication in the middle of a streamed upload",
+                    call.what
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// May the request go again? Only with a body that can be resent, within the policy.
+    fn may_retry(&self, call: &Call<'_>, state: &Progress) -> bool {
+        call.body.resendable() && state.attempt < self.config.retry.max_retries
+    }
+
+    /// Step 3b: waits before the next try, never past the deadline.
+    async fn wait(
+        &self,
+        state: &mut Progress,
+        wait: Duration,
+        until: Option<tokio::time::Instant>,
+    ) {
+        state.attempt += 1;
+        let wake = tokio::time::Instant::now() + wait;
+        tokio::time::sleep_until(until.map_or(wake, |u| wake.min(u))).await;
+    }
+
+    /// Step 3c: a redirect the call follows, checked against the redirect limit and the
+    /// downgrade rule; `Authorization` never goes to another origin.
+    fn follow(&self, call: &mut Call<'_>, state: &mut Progress, next: Url) -> Result<()> {
+        state.redirects += 1;
+        self.config
+            .limits
+            .check("redirects", state.redirects, call.what)?;
+        self.check_redirect(&state.url, &next, call.what)?;
+        if !same_origin(&next, call.registry) {
+            call.headers.remove(AUTHORIZATION);
+        }
+        state.url = next;
+        Ok(())
+    }
+}
+
+/// Where one call stands across its turns.
+struct Progress {
+    /// Where the next request goes (the call's URL, or where a redirect led).
+    url: Url,
+    /// Retries made so far.
+    attempt: u32,
+    answered_challenge: bool,
+    redirects: u64,
+}
+
+/// What an answer calls for.
+#[derive(Debug, PartialEq)]
+enum Next {
+    /// A 401 from the registry's own origin: authenticate.
+    Challenge,
+    /// A passing failure (408, 429, 5xx but 501): try again if the policy allows.
+    Retry,
+    /// A redirect to follow.
+    Redirect(Url),
+    /// The answer to hand back.
+    Done,
+}
+
+/// Step 3: what `response` to `call` means, without acting on it.
+fn classify(call: &Call<'_>, state: &Progress, response: &Response) -> Next {
+    let status = response.status();
+    if status == StatusCode::UNAUTHORIZED && same_origin(&state.url, call.registry) {
+        return Next::Challenge;
+    }
+    if is_retryable(status) {
+        return Next::Retry;
+    }
+    if status.is_redirection()
+        && call.follow_redirects
+        && matches!(call.method, Method::GET | Method::HEAD)
+        && let Some(next) = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| state.url.join(l).ok())
+    {
+        return Next::Redirect(next);
+    }
+    Next::Done
 }
 
 impl Inner {
@@ -377,25 +490,33 @@ fn is_retryable(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
 }
 
-/// Exponential backoff with full jitter, or the server's `Retry-After` (seconds), capped.
+/// Exponential backoff with jitter (anywhere in `[exp/2, exp]`), or the server's
+/// `Retry-After` (seconds or an HTTP date), capped at the policy's longest wait.
 fn backoff(config: &ClientConfig, attempt: u32, retry_after: Option<&HeaderValue>) -> Duration {
     let max = config.retry.max_backoff;
-    if let Some(secs) = retry_after
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-    {
-        return Duration::from_secs(secs).min(max);
+    if let Some(wait) = retry_after.and_then(retry_after_wait) {
+        return wait.min(max);
     }
     let exp = config
         .retry
         .initial_backoff
         .saturating_mul(1u32 << attempt.min(16))
         .min(max);
-    // Full jitter: anywhere in [exp/2, exp]. Randomness from the std hasher's random keys.
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u32(attempt);
-    let frac = (h.finish() % 1000) as u32;
-    exp / 2 + exp / 2 * frac / 1000
+    exp / 2 + exp.mul_f64(fastrand::f64() / 2.0)
+}
+
+/// A `Retry-After` value as a wait from now: delay-seconds, or an HTTP date (a date already
+/// past means no wait).
+fn retry_after_wait(value: &HeaderValue) -> Option<Duration> {
+    let text = value.to_str().ok()?.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(text).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
 }
 
 /// The URL without its query, which may carry upload state.
@@ -507,5 +628,16 @@ mod tests {
         assert_eq!(backoff(&config, 1, Some(&ra)), Duration::from_secs(3));
         let huge = HeaderValue::from_static("99999");
         assert_eq!(backoff(&config, 1, Some(&huge)), config.retry.max_backoff);
+        let soon = std::time::SystemTime::now() + Duration::from_secs(5);
+        let date = HeaderValue::from_str(&httpdate::fmt_http_date(soon)).unwrap();
+        let wait = backoff(&config, 1, Some(&date));
+        assert!(
+            wait > Duration::from_secs(3) && wait <= Duration::from_secs(5),
+            "{wait:?}"
+        );
+        let past = HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT");
+        assert_eq!(backoff(&config, 1, Some(&past)), Duration::ZERO);
+        let junk = HeaderValue::from_static("soon");
+        assert!(backoff(&config, 1, Some(&junk)) <= Duration::from_millis(400));
     }
 }

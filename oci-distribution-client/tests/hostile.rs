@@ -590,6 +590,51 @@ async fn passing_failures_are_retried_honouring_retry_after() {
 }
 
 #[tokio::test]
+async fn a_request_that_keeps_being_put_off_ends_at_its_deadline() {
+    // Busy forever, asking each time to come back later: in one second, or (for the tag
+    // `dated`) at an HTTP date two seconds ahead.
+    let server = Hostile::start(move |r| {
+        let after = if r.target.contains("dated") {
+            httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(2))
+        } else {
+            "1".to_owned()
+        };
+        Reply::new(503, &[("Retry-After", after.as_str())], b"busy".to_vec())
+    })
+    .await;
+    let repo = client_with(&[&server], |c| {
+        c.with_retry(
+            RetryPolicy::default()
+                .with_max_retries(1000)
+                .with_backoff(Duration::from_millis(1), Duration::from_secs(5))
+                .with_deadline(Duration::from_millis(2500)),
+        )
+    })
+    .repository(&server.host(), "a/b")
+    .unwrap();
+    let started = std::time::Instant::now();
+    let err = within(repo.resolve("latest")).await.unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(err.kind(), ErrorKind::Cancelled, "{err}");
+    assert!(err.to_string().contains("deadline"), "{err}");
+    assert!(
+        took >= Duration::from_millis(2400) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    // Retry-After was honoured: about one request a second, not a thousand.
+    let n = server.requests().len();
+    assert!((2..=4).contains(&n), "{n} requests");
+
+    let dated = repo.fetch_manifest_ref("dated");
+    let err = within(dated).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cancelled, "{err}");
+    assert!(
+        server.requests().len() - n <= 4,
+        "an HTTP-date Retry-After is a wait too"
+    );
+}
+
+#[tokio::test]
 async fn a_failed_push_stores_nothing_and_says_why() {
     // The registry accepts anything; our verification stops the wrong content first.
     let server = Hostile::start(|r: &Recorded| match r.method.as_str() {
