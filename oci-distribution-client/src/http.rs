@@ -83,8 +83,12 @@ impl<'a> Call<'a> {
         self
     }
 
-    pub(crate) fn header(mut self, name: reqwest::header::HeaderName, value: &str) -> Self {
-        if let Ok(v) = HeaderValue::from_str(value) {
+    pub(crate) fn header(
+        mut self,
+        name: reqwest::header::HeaderName,
+        value: impl AsRef<str>,
+    ) -> Self {
+        if let Ok(v) = HeaderValue::from_str(value.as_ref()) {
             self.headers.insert(name, v);
         }
         self
@@ -93,6 +97,12 @@ impl<'a> Call<'a> {
     pub(crate) fn body(mut self, body: CallBody) -> Self {
         self.body = body;
         self
+    }
+
+    /// Bytes in memory as the body, with their `Content-Length`.
+    pub(crate) fn bytes(self, body: Bytes) -> Self {
+        self.header(reqwest::header::CONTENT_LENGTH, body.len().to_string())
+            .body(CallBody::Bytes(body))
     }
 }
 

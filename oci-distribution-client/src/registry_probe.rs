@@ -12,13 +12,13 @@ use bytes::Bytes;
 use oci_spec_types::{Descriptor, MediaType};
 use oci_target::{Error, ReadOnlyTarget, Result, Target, TargetExt, bytes_stream};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, WWW_AUTHENTICATE};
-use reqwest::{Method, Response, StatusCode, Url};
+use reqwest::{Method, StatusCode};
 use serde::Serialize;
 
 use crate::auth::{Challenge, Scopes};
 use crate::client::{Client, api_host};
 use crate::errors::from_response;
-use crate::http::{Call, CallBody};
+use crate::http::Call;
 use crate::repository::Repository;
 use crate::upload::{cancel, location};
 
@@ -88,7 +88,7 @@ fn unique_blob(label: &str, len: usize) -> (Descriptor, Bytes) {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
-    let seed = format!("ocictl probe {label} {nanos} {}", std::process::id());
+    let seed = format!("registry probe {label} {nanos} {}", std::process::id());
     let mut data = Vec::with_capacity(len);
     let mut block = oci_digest::sha256(seed.as_bytes())
         .encoded()
@@ -106,46 +106,6 @@ fn unique_blob(label: &str, len: usize) -> (Descriptor, Bytes) {
         data.len() as u64,
     );
     (desc, data)
-}
-
-async fn send(repo: &Repository, what: &str, scopes: &Scopes, call: CallParts) -> Result<Response> {
-    let mut c = Call::new(what, &repo.registry, scopes, call.method, call.url);
-    for (name, value) in call.headers {
-        c = c.header(name, &value);
-    }
-    if let Some(body) = call.body {
-        c = c.body(CallBody::Bytes(body));
-    }
-    repo.inner.send(c).await
-}
-
-struct CallParts {
-    method: Method,
-    url: Url,
-    headers: Vec<(reqwest::header::HeaderName, String)>,
-    body: Option<Bytes>,
-}
-
-impl CallParts {
-    fn new(method: Method, url: Url) -> Self {
-        Self {
-            method,
-            url,
-            headers: Vec::new(),
-            body: None,
-        }
-    }
-
-    fn header(mut self, name: reqwest::header::HeaderName, value: impl Into<String>) -> Self {
-        self.headers.push((name, value.into()));
-        self
-    }
-
-    fn body(mut self, body: Bytes) -> Self {
-        self.headers.push((CONTENT_LENGTH, body.len().to_string()));
-        self.body = Some(body);
-        self
-    }
 }
 
 impl Client {
@@ -291,15 +251,20 @@ async fn probe_single_post(
         let mut url = repo.url("blobs/uploads/")?;
         url.query_pairs_mut()
             .append_pair("digest", desc.digest.as_str());
-        let response = send(
-            repo,
-            &what,
-            repo.push_scopes(),
-            CallParts::new(Method::POST, url.clone())
+        let response = repo
+            .inner
+            .send(
+                Call::new(
+                    &what,
+                    &repo.registry,
+                    repo.push_scopes(),
+                    Method::POST,
+                    url.clone(),
+                )
                 .header(CONTENT_TYPE, "application/octet-stream")
-                .body(data),
-        )
-        .await?;
+                .bytes(data),
+            )
+            .await?;
         match response.status() {
             StatusCode::CREATED => Ok(finding(NAME, Support::Yes, "201 Created")),
             StatusCode::ACCEPTED => {
@@ -387,13 +352,19 @@ async fn probe_chunked(repo: &Repository, cleanup: &mut Vec<(Repository, Descrip
     let what = format!("probe chunked upload to {}/{}", repo.registry, repo.name);
     let result: Result<Finding> = async {
         let url = repo.url("blobs/uploads/")?;
-        let response = send(
-            repo,
-            &what,
-            repo.push_scopes(),
-            CallParts::new(Method::POST, url.clone()).header(CONTENT_LENGTH, "0"),
-        )
-        .await?;
+        let response = repo
+            .inner
+            .send(
+                Call::new(
+                    &what,
+                    &repo.registry,
+                    repo.push_scopes(),
+                    Method::POST,
+                    url.clone(),
+                )
+                .header(CONTENT_LENGTH, "0"),
+            )
+            .await?;
         if response.status() != StatusCode::ACCEPTED {
             return Err(from_response(&what, response).await);
         }
@@ -408,16 +379,21 @@ async fn probe_chunked(repo: &Repository, cleanup: &mut Vec<(Repository, Descrip
         let mut offset = 0usize;
         while offset < data.len() {
             let end = (offset + chunk).min(data.len());
-            let response = send(
-                repo,
-                &what,
-                repo.push_scopes(),
-                CallParts::new(Method::PATCH, loc.clone())
+            let response = repo
+                .inner
+                .send(
+                    Call::new(
+                        &what,
+                        &repo.registry,
+                        repo.push_scopes(),
+                        Method::PATCH,
+                        loc.clone(),
+                    )
                     .header(CONTENT_TYPE, "application/octet-stream")
                     .header(CONTENT_RANGE, format!("{offset}-{}", end - 1))
-                    .body(data.slice(offset..end)),
-            )
-            .await?;
+                    .bytes(data.slice(offset..end)),
+                )
+                .await?;
             if response.status() != StatusCode::ACCEPTED {
                 cancel(repo, &what, loc).await;
                 return Err(from_response(&what, response).await);
@@ -428,13 +404,13 @@ async fn probe_chunked(repo: &Repository, cleanup: &mut Vec<(Repository, Descrip
         let mut put = loc.clone();
         put.query_pairs_mut()
             .append_pair("digest", desc.digest.as_str());
-        let response = send(
-            repo,
-            &what,
-            repo.push_scopes(),
-            CallParts::new(Method::PUT, put).header(CONTENT_LENGTH, "0"),
-        )
-        .await?;
+        let response = repo
+            .inner
+            .send(
+                Call::new(&what, &repo.registry, repo.push_scopes(), Method::PUT, put)
+                    .header(CONTENT_LENGTH, "0"),
+            )
+            .await?;
         if response.status() != StatusCode::CREATED {
             return Err(from_response(&what, response).await);
         }
@@ -474,13 +450,13 @@ async fn try_mount(repo: &Repository, desc: &Descriptor, from: Option<&str>) -> 
             scopes.extend(&Scopes::repository(from, "pull"));
         }
     }
-    let response = send(
-        repo,
-        &what,
-        &scopes,
-        CallParts::new(Method::POST, url.clone()).header(CONTENT_LENGTH, "0"),
-    )
-    .await?;
+    let response = repo
+        .inner
+        .send(
+            Call::new(&what, &repo.registry, &scopes, Method::POST, url.clone())
+                .header(CONTENT_LENGTH, "0"),
+        )
+        .await?;
     match response.status() {
         StatusCode::CREATED => Ok(Support::Yes),
         StatusCode::ACCEPTED => {
@@ -556,13 +532,16 @@ async fn probe_referrers(repo: &Repository, subject: &Descriptor) -> Finding {
     let what = format!("probe referrers API of {}/{}", repo.registry, repo.name);
     let result = async {
         let url = repo.url(&format!("referrers/{}", subject.digest))?;
-        let response = send(
-            repo,
-            &what,
-            repo.pull_scopes(),
-            CallParts::new(Method::GET, url),
-        )
-        .await?;
+        let response = repo
+            .inner
+            .send(Call::new(
+                &what,
+                &repo.registry,
+                repo.pull_scopes(),
+                Method::GET,
+                url,
+            ))
+            .await?;
         let status = response.status();
         let is_index = response
             .headers()
@@ -594,13 +573,16 @@ async fn probe_pagination(repo: &Repository, tags: &[String]) -> Finding {
     let result = async {
         let mut url = repo.url("tags/list")?;
         url.set_query(Some("n=1"));
-        let response = send(
-            repo,
-            &what,
-            repo.pull_scopes(),
-            CallParts::new(Method::GET, url.clone()),
-        )
-        .await?;
+        let response = repo
+            .inner
+            .send(Call::new(
+                &what,
+                &repo.registry,
+                repo.pull_scopes(),
+                Method::GET,
+                url.clone(),
+            ))
+            .await?;
         if !response.status().is_success() {
             return Err(from_response(&what, response).await);
         }

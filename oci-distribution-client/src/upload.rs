@@ -95,7 +95,7 @@ async fn single_post(
         url.clone(),
     )
     .header(CONTENT_TYPE, OCTET)
-    .header(CONTENT_LENGTH, &body.len().to_string())
+    .header(CONTENT_LENGTH, body.len().to_string())
     .body(CallBody::Bytes(body.clone()));
     let response = repo.inner.send(call).await?;
     match response.status() {
@@ -198,7 +198,7 @@ async fn finish(
     let mut call = Call::new(what, &repo.registry, repo.push_scopes(), Method::PUT, url)
         .header(CONTENT_TYPE, OCTET)
         .body(body);
-    call = call.header(CONTENT_LENGTH, &len.unwrap_or(0).to_string());
+    call = call.header(CONTENT_LENGTH, len.unwrap_or(0).to_string());
     let response = repo.inner.send(call).await?;
     if response.status() != StatusCode::CREATED {
         return Err(from_response(what, response).await);
@@ -404,8 +404,8 @@ async fn patch(
         url.clone(),
     )
     .header(CONTENT_TYPE, OCTET)
-    .header(CONTENT_LENGTH, &piece.len().to_string())
-    .header(reqwest::header::CONTENT_RANGE, &format!("{offset}-{end}"))
+    .header(CONTENT_LENGTH, piece.len().to_string())
+    .header(reqwest::header::CONTENT_RANGE, format!("{offset}-{end}"))
     .body(CallBody::Bytes(piece));
     repo.inner.send(call).await
 }

@@ -41,7 +41,7 @@ pub(crate) fn check_dir(dir: &Path) -> Result<bool> {
         Ok(m) if !m.is_dir() => Err(unsafe_path(dir, "not a directory")),
         Ok(_) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(Error::at_path("cannot check", &dir, e)),
+        Err(e) => Err(Error::at_path("cannot check", dir, e)),
     }
 }
 
@@ -72,7 +72,7 @@ pub(crate) fn blob_file(path: &Path) -> Result<Option<Metadata>> {
         Ok(m) if !m.is_file() => Err(unsafe_path(path, "not a regular file")),
         Ok(m) => Ok(Some(m)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::at_path("cannot check", &path, e)),
+        Err(e) => Err(Error::at_path("cannot check", path, e)),
     }
 }
 

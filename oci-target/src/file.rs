@@ -84,7 +84,7 @@ pub fn open_file_stream(path: &Path) -> Result<BlobStream> {
 /// [`ErrorKind::Io`] naming `path` when the directory cannot be written or the rename fails.
 pub fn write_file_atomically(path: &Path, bytes: &[u8], mode: u32, fsync: bool) -> Result<()> {
     use std::io::Write;
-    let io = |e: std::io::Error| Error::at_path("cannot write", &path, e);
+    let io = |e: std::io::Error| Error::at_path("cannot write", path, e);
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

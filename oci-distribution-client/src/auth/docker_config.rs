@@ -443,7 +443,7 @@ fn entry_credential(registry: &str, entry: &Map<String, Value>) -> Result<Option
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::at_path("cannot create", &dir, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::at_path("cannot create", dir, e))?;
     }
     // Credentials: readable by the owner alone from the moment the file exists.
     oci_target::write_file_atomically(path, bytes, 0o600, true)
