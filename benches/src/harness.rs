@@ -247,25 +247,22 @@ fn build_graph(env: &Env, dir: &Path) -> u64 {
             let mut config = ImageConfig::new("linux", "amd64");
             config.author = Some(format!("bench{m}"));
             let config = config.to_document().unwrap();
-            let config_desc = config.descriptor(MediaType::image_config());
-            layout
-                .push_bytes(&config_desc, config.bytes().clone())
+            let config_desc = layout
+                .push_content(MediaType::image_config(), config.bytes().clone())
                 .await
                 .unwrap();
             let manifest = ImageManifest::new(config_desc, layers)
                 .to_document()
                 .unwrap();
-            let desc = manifest.descriptor(MediaType::image_manifest());
-            layout
-                .push_bytes(&desc, manifest.bytes().clone())
+            let desc = layout
+                .push_content(MediaType::image_manifest(), manifest.bytes().clone())
                 .await
                 .unwrap();
             manifests.push(desc);
         }
         let index = ImageIndex::new(manifests).to_document().unwrap();
-        let desc = index.descriptor(MediaType::image_index());
-        layout
-            .push_bytes(&desc, index.bytes().clone())
+        let desc = layout
+            .push_content(MediaType::image_index(), index.bytes().clone())
             .await
             .unwrap();
         layout.tag(&desc, "graph").await.unwrap();

@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -13,50 +12,53 @@ use oci_target::conformance::{self, Flags, describe};
 use oci_target::{
     CopyOptions, ErrorKind, ReadOnlyTarget, ReadOnlyTargetExt, Target, TargetExt, copy,
 };
+use oci_test_registry::tools::tool_ok;
 
 fn temp(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "oci-layout-test-{}-{name}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    oci_test_registry::tools::temp_path(&format!("layout-{name}"))
 }
+
+/// A new layout in a fresh temporary directory, with the default options.
+async fn layout(name: &str) -> (PathBuf, OciLayout) {
+    let dir = temp(name);
+    let store = OciLayout::create(&dir, LayoutOptions::default())
+        .await
+        .unwrap();
+    (dir, store)
+}
+
+/// An image pushed by the conformance helper and tagged.
+async fn tagged_image(store: &OciLayout, label: &str, tag: &str) -> Descriptor {
+    let m = conformance::push_image(store, label).await;
+    store.tag(&m, tag).await.unwrap();
+    m
+}
+
+/// Pushes a manifest's bytes and tags them.
+async fn push_tagged(
+    store: &OciLayout,
+    media_type: MediaType,
+    bytes: &Bytes,
+    tag: &str,
+) -> Descriptor {
+    let desc = store.push_content(media_type, bytes.clone()).await.unwrap();
+    store.tag(&desc, tag).await.unwrap();
+    desc
+}
+
+const SKOPEO: &str = "install it with `apt-get install skopeo`";
+const UMOCI: &str = "install it with `apt-get install umoci`";
 
 /// Runs `skopeo copy --quiet --preserve-digests ARGS`, failing the test with skopeo's output.
-fn skopeo_copy(skopeo: &str, args: &[&str], what: &str) {
-    let out = Command::new(skopeo)
-        .args(["copy", "--quiet", "--preserve-digests"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{what}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn tool(name: &str) -> String {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .unwrap();
-    assert!(
-        found.status.success(),
-        "{name} is missing: install it with `apt-get install {name}` (./scripts/setup does)"
-    );
-    String::from_utf8(found.stdout).unwrap().trim().to_owned()
+fn skopeo_copy(args: &[&str]) {
+    let mut all = vec!["copy", "--quiet", "--preserve-digests"];
+    all.extend_from_slice(args);
+    tool_ok("skopeo", &all, SKOPEO);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passes_the_conformance_suite_with_a_large_blob() {
-    let dir = temp("conformance");
-    let store = OciLayout::create(&dir, LayoutOptions::default())
-        .await
-        .unwrap();
+    let (dir, store) = layout("conformance").await;
     let behind = store.clone();
     let flags = Flags::all()
         .with_large_blob(1 << 30)
@@ -74,10 +76,7 @@ async fn passes_the_conformance_suite_with_a_large_blob() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_taggers_in_one_process_lose_nothing() {
-    let dir = temp("tasks");
-    let store = OciLayout::create(&dir, LayoutOptions::default())
-        .await
-        .unwrap();
+    let (dir, store) = layout("tasks").await;
     let m = conformance::push_image(&store, "tasks").await;
     let tasks: Vec<_> = (0..32)
         .map(|i| {
@@ -113,12 +112,8 @@ async fn concurrent_taggers_in_several_processes_lose_nothing() {
         }
         return;
     }
-    let dir = temp("processes");
-    let store = OciLayout::create(&dir, LayoutOptions::default())
-        .await
-        .unwrap();
-    let m = conformance::push_image(&store, "processes").await;
-    store.tag(&m, "base").await.unwrap();
+    let (dir, store) = layout("processes").await;
+    tagged_image(&store, "processes", "base").await;
     let children: Vec<_> = (0..4)
         .map(|p| {
             tokio::process::Command::new(std::env::current_exe().unwrap())
@@ -148,12 +143,8 @@ async fn concurrent_taggers_in_several_processes_lose_nothing() {
 
 #[tokio::test]
 async fn bad_input_gives_typed_errors_and_changes_nothing() {
-    let dir = temp("bad");
-    let store = OciLayout::create(&dir, LayoutOptions::default())
-        .await
-        .unwrap();
-    let m = conformance::push_image(&store, "bad").await;
-    store.tag(&m, "v1").await.unwrap();
+    let (dir, store) = layout("bad").await;
+    let m = tagged_image(&store, "bad", "v1").await;
     let index_before = std::fs::read(dir.join("index.json")).unwrap();
 
     // A missing blob, a truncated one, one whose content does not match its name.
@@ -260,12 +251,8 @@ fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 
 #[tokio::test]
 async fn read_only_use_writes_nothing() {
-    let dir = temp("ro");
-    let store = OciLayout::create(&dir, LayoutOptions::default())
-        .await
-        .unwrap();
-    let m = conformance::push_image(&store, "ro").await;
-    store.tag(&m, "v1").await.unwrap();
+    let (dir, store) = layout("ro").await;
+    let m = tagged_image(&store, "ro", "v1").await;
     let before = tree(&dir);
     let ro = OciLayout::open_read_only(&dir).await.unwrap();
     let resolved = ro.resolve("v1").await.unwrap();
@@ -292,32 +279,27 @@ async fn push_real_image(store: &OciLayout, work: &Path, arch: &str) -> Descript
     std::fs::create_dir_all(&src).unwrap();
     std::fs::write(src.join("hello.txt"), format!("hello from {arch}\n")).unwrap();
     let tar = work.join(format!("layer-{arch}.tar"));
-    let status = Command::new(tool("tar"))
-        .args(["-cf"])
-        .arg(&tar)
-        .arg("-C")
-        .arg(&src)
-        .arg("hello.txt")
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let (tar_s, src_s) = (tar.display().to_string(), src.display().to_string());
+    tool_ok(
+        "tar",
+        &["-cf", &tar_s, "-C", &src_s, "hello.txt"],
+        "install tar",
+    );
     let layer_bytes = Bytes::from(std::fs::read(&tar).unwrap());
     let layer = describe("application/vnd.oci.image.layer.v1.tar", &layer_bytes);
     store.push_bytes(&layer, layer_bytes).await.unwrap();
     let mut config = ImageConfig::new("linux", arch);
     config.rootfs.diff_ids.push(layer.digest.clone());
     let config_doc = config.to_document().unwrap();
-    let config_desc = config_doc.descriptor(MediaType::image_config());
-    store
-        .push_bytes(&config_desc, config_doc.bytes().clone())
+    let config_desc = store
+        .push_content(MediaType::image_config(), config_doc.bytes().clone())
         .await
         .unwrap();
     let manifest = ImageManifest::new(config_desc, vec![layer])
         .to_document()
         .unwrap();
-    let desc = manifest.descriptor(MediaType::image_manifest());
-    store
-        .push_bytes(&desc, manifest.bytes().clone())
+    let desc = store
+        .push_content(MediaType::image_manifest(), manifest.bytes().clone())
         .await
         .unwrap();
     desc
@@ -325,8 +307,6 @@ async fn push_real_image(store: &OciLayout, work: &Path, arch: &str) -> Descript
 
 #[tokio::test]
 async fn skopeo_and_umoci_read_what_we_write_and_we_read_what_skopeo_writes() {
-    let skopeo = tool("skopeo");
-    let umoci = tool("umoci");
     let work = temp("interop");
     let ours = work.join("ours");
     let store = OciLayout::create(&ours, LayoutOptions::default())
@@ -342,12 +322,7 @@ async fn skopeo_and_umoci_read_what_we_write_and_we_read_what_skopeo_writes() {
     ])
     .to_document()
     .unwrap();
-    let index_desc = index.descriptor(MediaType::image_index());
-    store
-        .push_bytes(&index_desc, index.bytes().clone())
-        .await
-        .unwrap();
-    store.tag(&index_desc, "multi").await.unwrap();
+    let index_desc = push_tagged(&store, MediaType::image_index(), index.bytes(), "multi").await;
     // An artifact with a subject.
     let sbom = Bytes::from_static(br#"{"spdxVersion":"SPDX-2.3"}"#);
     let sbom_desc = describe("application/spdx+json", &sbom);
@@ -361,57 +336,37 @@ async fn skopeo_and_umoci_read_what_we_write_and_we_read_what_skopeo_writes() {
         .with_subject(amd.clone())
         .to_document()
         .unwrap();
-    let artifact_desc = artifact.descriptor(MediaType::image_manifest());
-    store
-        .push_bytes(&artifact_desc, artifact.bytes().clone())
-        .await
-        .unwrap();
-    store.tag(&artifact_desc, "sbom").await.unwrap();
+    let artifact_desc = push_tagged(
+        &store,
+        MediaType::image_manifest(),
+        artifact.bytes(),
+        "sbom",
+    )
+    .await;
 
     // skopeo copies what we wrote to another layout; umoci lists and stats it.
     let theirs = work.join("theirs");
     for tag in ["v1", "sbom"] {
-        skopeo_copy(
-            &skopeo,
-            &[
-                &format!("oci:{}:{tag}", ours.display()),
-                &format!("oci:{}:{tag}", theirs.display()),
-            ],
-            &format!("skopeo copy {tag}"),
-        );
+        skopeo_copy(&[
+            &format!("oci:{}:{tag}", ours.display()),
+            &format!("oci:{}:{tag}", theirs.display()),
+        ]);
     }
-    skopeo_copy(
-        &skopeo,
-        &[
-            "--all",
-            &format!("oci:{}:multi", ours.display()),
-            &format!("oci:{}:multi", theirs.display()),
-        ],
-        "skopeo copy --all multi",
-    );
-    let ls = Command::new(&umoci)
-        .args(["ls", "--layout"])
-        .arg(&theirs)
-        .output()
-        .unwrap();
-    assert!(
-        ls.status.success(),
-        "umoci ls: {}",
-        String::from_utf8_lossy(&ls.stderr)
-    );
-    let listed = String::from_utf8_lossy(&ls.stdout);
+    skopeo_copy(&[
+        "--all",
+        &format!("oci:{}:multi", ours.display()),
+        &format!("oci:{}:multi", theirs.display()),
+    ]);
+    let theirs_s = theirs.display().to_string();
+    let listed = tool_ok("umoci", &["ls", "--layout", &theirs_s], UMOCI);
     assert!(
         listed.contains("v1") && listed.contains("multi"),
         "umoci ls: {listed}"
     );
-    let stat = Command::new(&umoci)
-        .args(["stat", "--image", &format!("{}:v1", theirs.display())])
-        .output()
-        .unwrap();
-    assert!(
-        stat.status.success(),
-        "umoci stat: {}",
-        String::from_utf8_lossy(&stat.stderr)
+    tool_ok(
+        "umoci",
+        &["stat", "--image", &format!("{theirs_s}:v1")],
+        UMOCI,
     );
 
     // We read what skopeo wrote, verifying everything, and the round trip kept every digest.
@@ -468,10 +423,7 @@ async fn attach_to(store: &OciLayout, subject: &Descriptor, kind: &str) -> Descr
 #[tokio::test]
 async fn gc_keeps_what_tags_and_their_referrers_reach_and_removes_the_rest() {
     use oci_layout::GcOptions;
-    let dir = temp("gc");
-    let store = OciLayout::create(&dir, LayoutOptions::default())
-        .await
-        .unwrap();
+    let (dir, store) = layout("gc").await;
     let kept = conformance::push_image(&store, "kept").await;
     store.tag(&kept, "v1").await.unwrap();
     let sig = attach_to(&store, &kept, "application/vnd.example.sig").await;
@@ -538,12 +490,8 @@ async fn gc_keeps_what_tags_and_their_referrers_reach_and_removes_the_rest() {
 #[tokio::test]
 async fn fsck_reports_every_problem() {
     use oci_layout::Problem;
-    let dir = temp("fsck");
-    let store = OciLayout::create(&dir, LayoutOptions::default())
-        .await
-        .unwrap();
-    let m = conformance::push_image(&store, "fsck").await;
-    store.tag(&m, "v1").await.unwrap();
+    let (dir, store) = layout("fsck").await;
+    let m = tagged_image(&store, "fsck", "v1").await;
     assert!(store.fsck().await.unwrap().is_empty());
     let bytes = store.fetch_manifest(&m).await.unwrap();
     let links = oci_target::graph::links(&m, &bytes).unwrap();
@@ -587,7 +535,6 @@ async fn fsck_reports_every_problem() {
 #[tokio::test]
 async fn oci_archives_round_trip_with_skopeo_and_refuse_escaping_entries() {
     use oci_layout::OciArchive;
-    let skopeo = tool("skopeo");
     let work = temp("archive");
     let store = OciLayout::create(work.join("layout"), LayoutOptions::default())
         .await
@@ -616,23 +563,15 @@ async fn oci_archives_round_trip_with_skopeo_and_refuse_escaping_entries() {
     assert_eq!(copied.len(), 3);
 
     // skopeo reads ours, and we read what skopeo packs.
-    skopeo_copy(
-        &skopeo,
-        &[
-            &format!("oci-archive:{}:v1", ours.display()),
-            &format!("oci:{}:v1", work.join("from-archive").display()),
-        ],
-        "skopeo reading our archive",
-    );
+    skopeo_copy(&[
+        &format!("oci-archive:{}:v1", ours.display()),
+        &format!("oci:{}:v1", work.join("from-archive").display()),
+    ]);
     let theirs = work.join("theirs.tar");
-    skopeo_copy(
-        &skopeo,
-        &[
-            &format!("oci:{}:v1", work.join("layout").display()),
-            &format!("oci-archive:{}:v1", theirs.display()),
-        ],
-        "skopeo writing an archive",
-    );
+    skopeo_copy(&[
+        &format!("oci:{}:v1", work.join("layout").display()),
+        &format!("oci-archive:{}:v1", theirs.display()),
+    ]);
     let archive = OciArchive::open(&theirs).await.unwrap();
     assert_eq!(archive.resolve("v1").await.unwrap().digest, image.digest);
     copy(
@@ -650,7 +589,7 @@ async fn oci_archives_round_trip_with_skopeo_and_refuse_escaping_entries() {
     std::fs::create_dir_all(&sub).unwrap();
     std::fs::write(work.join("sub/escape"), b"x").unwrap();
     let dotdot = work.join("dotdot.tar");
-    let status = Command::new(tool("tar"))
+    let status = Command::new("tar")
         .current_dir(&sub)
         .args(["-cPf"])
         .arg(&dotdot)
@@ -661,7 +600,7 @@ async fn oci_archives_round_trip_with_skopeo_and_refuse_escaping_entries() {
     let e = OciArchive::open(&dotdot).await.unwrap_err();
     assert!(e.to_string().contains("'..'"), "{e}");
     let absolute = work.join("absolute.tar");
-    let status = Command::new(tool("tar"))
+    let status = Command::new("tar")
         .args(["-cPf"])
         .arg(&absolute)
         .arg(work.join("sub/escape"))
@@ -704,10 +643,7 @@ async fn a_push_killed_midway_leaves_a_staging_file_never_a_blob() {
         store.push(&desc, slow).await.unwrap();
         return;
     }
-    let dir = temp("kill");
-    let store = OciLayout::create(&dir, LayoutOptions::default())
-        .await
-        .unwrap();
+    let (dir, store) = layout("kill").await;
     let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "a_push_killed_midway_leaves_a_staging_file_never_a_blob",

@@ -18,6 +18,8 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+pub mod tools;
+
 pub use faults::{FaultCounts, FaultPlan, FaultProxy};
 pub use pki::{Issued, TestCa};
 pub use token::{Failure, Grant, TokenServer};

@@ -78,28 +78,8 @@ pub fn json(cwd: &Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&ok(cwd, &all)).unwrap()
 }
 
-/// Runs a program that must exist, failing with how to install it when it does not.
-pub fn tool(program: &str, args: &[&str], install: &str) -> Output {
-    match Command::new(program).args(args).output() {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            panic!("{program} is not installed: {install} (scripts/setup does it)")
-        }
-        Err(e) => panic!("cannot run {program}: {e}"),
-    }
-}
-
-/// Like [`tool`], asserting success.
-pub fn tool_ok(program: &str, args: &[&str], install: &str) -> String {
-    let out = tool(program, args, install);
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+#[allow(unused_imports)]
+pub use oci_test_registry::tools::{tool, tool_ok};
 
 /// Files under `dir`, relative, sorted, with their bytes.
 pub fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
