@@ -12,26 +12,9 @@ use oci_distribution_client::auth::{Credential, StaticCredentials};
 use oci_distribution_client::{Client, ClientConfig, ParallelDownload, RetryPolicy};
 use oci_spec_types::{Descriptor, MediaType};
 use oci_target::{ErrorKind, ReadOnlyTarget, ReadOnlyTargetExt, TargetExt};
-use support::hostile::{Hostile, Recorded, Reply};
+use support::hostile::{Hostile, Recorded, Reply, client_for, repo_with, within};
 
 const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-
-fn client(hosts: &[&Hostile]) -> Client {
-    client_with(hosts, |c| c)
-}
-
-fn client_with(hosts: &[&Hostile], f: impl FnOnce(ClientConfig) -> ClientConfig) -> Client {
-    let mut config = ClientConfig::default()
-        .with_retry(
-            RetryPolicy::default()
-                .with_backoff(Duration::from_millis(1), Duration::from_millis(20)),
-        )
-        .with_timeouts(Duration::from_secs(2), Duration::from_secs(2));
-    for h in hosts {
-        config = config.with_plain_http(h.host());
-    }
-    Client::new(f(config)).unwrap()
-}
 
 fn blob_desc(data: &[u8]) -> Descriptor {
     Descriptor::new(
@@ -48,18 +31,10 @@ fn manifest_body() -> Vec<u8> {
     .into_bytes()
 }
 
-async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(20), f)
-        .await
-        .expect("the client hung")
-}
-
 #[tokio::test]
 async fn a_blob_with_the_wrong_digest_is_refused() {
     let server = Hostile::start(|_| Reply::new(200, &[], b"not what you asked for".to_vec())).await;
-    let repo = client(&[&server])
-        .repository(&server.host(), "a/b")
-        .unwrap();
+    let repo = repo_with(&server, |c| c);
     let mut desc = blob_desc(b"not what you asked for");
     desc.digest = oci_digest::sha256(b"something else!!!!!!!!");
     let err = within(repo.fetch_bytes(&desc, u64::MAX)).await.unwrap_err();
@@ -72,7 +47,7 @@ async fn bodies_longer_or_shorter_than_promised_are_refused() {
     let desc = blob_desc(&data);
     // Longer than the descriptor (honest Content-Length).
     let long = Hostile::start(|_| Reply::new(200, &[], b"0123456789abc".to_vec())).await;
-    let repo = client(&[&long]).repository(&long.host(), "a/b").unwrap();
+    let repo = repo_with(&long, |c| c);
     let err = within(repo.fetch_bytes(&desc, u64::MAX)).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::SizeMismatch, "{err}");
     // More bytes than its own Content-Length says.
@@ -84,7 +59,7 @@ async fn bodies_longer_or_shorter_than_promised_are_refused() {
         )
     })
     .await;
-    let repo = client(&[&liar]).repository(&liar.host(), "a/b").unwrap();
+    let repo = repo_with(&liar, |c| c);
     let got = within(repo.fetch_bytes(&desc, u64::MAX)).await;
     assert_eq!(
         got.unwrap(),
@@ -100,7 +75,7 @@ async fn bodies_longer_or_shorter_than_promised_are_refused() {
         )
     })
     .await;
-    let repo = client(&[&short]).repository(&short.host(), "a/b").unwrap();
+    let repo = repo_with(&short, |c| c);
     let err = within(repo.fetch_bytes(&desc, u64::MAX)).await.unwrap_err();
     assert!(
         matches!(err.kind(), ErrorKind::Transport | ErrorKind::SizeMismatch),
@@ -130,9 +105,7 @@ async fn an_interrupted_download_resumes_with_range_and_is_verified_whole() {
         }
     })
     .await;
-    let repo = client(&[&server])
-        .repository(&server.host(), "a/b")
-        .unwrap();
+    let repo = repo_with(&server, |c| c);
     let got = within(repo.fetch_bytes(&desc, u64::MAX)).await.unwrap();
     assert!(got == data);
     let ranges: Vec<_> = server
@@ -152,9 +125,7 @@ async fn a_resumed_download_that_goes_wrong_is_still_caught() {
         Some(_) => Reply::head_and_body("HTTP/1.1 206 Partial Content\nContent-Length: 30000\nContent-Range: bytes 20000-49999/50000", &[8u8; 30_000], false),
     })
     .await;
-    let repo = client(&[&server])
-        .repository(&server.host(), "a/b")
-        .unwrap();
+    let repo = repo_with(&server, |c| c);
     let err = within(repo.fetch_bytes(&desc, u64::MAX)).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
 }
@@ -181,9 +152,7 @@ async fn parallel_ranged_download_assembles_in_order() {
         .with_connections(4)
         .with_segment_size(100_000)
         .with_min_size(0);
-    let repo = client_with(&[&server], |c| c.with_parallel_download(parallel))
-        .repository(&server.host(), "a/b")
-        .unwrap();
+    let repo = repo_with(&server, |c| c.with_parallel_download(parallel));
     let got = within(repo.fetch_bytes(&desc, u64::MAX)).await.unwrap();
     assert!(got == data, "reassembled bytes differ");
     let ranged = server
@@ -199,9 +168,7 @@ async fn a_manifest_over_the_cap_is_refused() {
     let big = vec![b' '; 5 << 20];
     let server =
         Hostile::start(move |_| Reply::new(200, &[("Content-Type", MANIFEST)], big.clone())).await;
-    let repo = client(&[&server])
-        .repository(&server.host(), "a/b")
-        .unwrap();
+    let repo = repo_with(&server, |c| c);
     let err = within(repo.resolve("latest")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::SizeLimitExceeded, "{err}");
     // Without Content-Length too (chunked), counted as it arrives.
@@ -220,9 +187,7 @@ async fn a_manifest_over_the_cap_is_refused() {
         )
     })
     .await;
-    let repo = client(&[&chunked])
-        .repository(&chunked.host(), "a/b")
-        .unwrap();
+    let repo = repo_with(&chunked, |c| c);
     let err = within(repo.fetch_manifest_ref("latest")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::SizeLimitExceeded, "{err}");
 }
@@ -238,9 +203,7 @@ async fn content_type_disagreeing_with_media_type_is_refused() {
         )
     })
     .await;
-    let repo = client(&[&server])
-        .repository(&server.host(), "a/b")
-        .unwrap();
+    let repo = repo_with(&server, |c| c);
     let err = within(repo.fetch_manifest_ref("latest")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidMediaType, "{err}");
 }
@@ -257,9 +220,7 @@ async fn a_manifest_with_a_lying_docker_content_digest_is_refused() {
         )
     })
     .await;
-    let repo = client(&[&server])
-        .repository(&server.host(), "a/b")
-        .unwrap();
+    let repo = repo_with(&server, |c| c);
     let err = within(repo.fetch_manifest_ref("latest")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
 }
@@ -275,7 +236,9 @@ async fn a_redirect_loop_ends_with_an_error() {
         Reply::new(307, &[("Location", next)], Vec::new())
     })
     .await;
-    let repo = client(&[&server]).repository(&server.host(), "x").unwrap();
+    let repo = client_for(&[&server], Duration::from_secs(2), |c| c)
+        .repository(&server.host(), "x")
+        .unwrap();
     let err = within(repo.fetch_bytes(&blob_desc(b"x"), 10))
         .await
         .unwrap_err();
@@ -304,9 +267,11 @@ async fn a_redirect_to_another_host_carries_no_authorization() {
     .await;
     let creds =
         StaticCredentials::new().with(registry.host(), Credential::basic("alice", "s3cret"));
-    let repo = client_with(&[&registry, &storage], |c| c.with_credentials(creds))
-        .repository(&registry.host(), "a/b")
-        .unwrap();
+    let repo = client_for(&[&registry, &storage], Duration::from_secs(2), |c| {
+        c.with_credentials(creds)
+    })
+    .repository(&registry.host(), "a/b")
+    .unwrap();
     let got = within(repo.fetch_bytes(&blob_desc(&data), u64::MAX))
         .await
         .unwrap();
@@ -339,7 +304,7 @@ async fn a_plain_http_registry_may_send_blobs_to_plain_http_storage_it_names() {
     );
     let registry =
         Hostile::start(move |_| Reply::new(307, &[("Location", &location)], Vec::new())).await;
-    let repo = client_with(&[&registry], |c| {
+    let repo = repo_with(&registry, |c| {
         c.with_credentials(StaticCredentials::new().with(
             registry.host(),
             Credential::Basic {
@@ -347,9 +312,7 @@ async fn a_plain_http_registry_may_send_blobs_to_plain_http_storage_it_names() {
                 password: "p".into(),
             },
         ))
-    })
-    .repository(&registry.host(), "a/b")
-    .unwrap();
+    });
     let got = within(repo.fetch_bytes(&blob_desc(&data), 1 << 20))
         .await
         .unwrap();
@@ -369,9 +332,7 @@ async fn a_plain_http_registry_may_send_blobs_to_plain_http_storage_it_names() {
     );
     let registry =
         Hostile::start(move |_| Reply::new(307, &[("Location", &location)], Vec::new())).await;
-    let repo = client_with(&[&registry], |c| c.with_retry(RetryPolicy::none()))
-        .repository(&registry.host(), "a/b")
-        .unwrap();
+    let repo = repo_with(&registry, |c| c.with_retry(RetryPolicy::none()));
     let err = within(repo.fetch_bytes(&blob_desc(&data), 1 << 20))
         .await
         .unwrap_err();
@@ -388,7 +349,7 @@ async fn an_upload_location_on_another_host_is_refused() {
         _ => Reply::new(500, &[], Vec::new()),
     })
     .await;
-    let repo = client(&[&registry, &elsewhere])
+    let repo = client_for(&[&registry, &elsewhere], Duration::from_secs(2), |c| c)
         .repository(&registry.host(), "a/b")
         .unwrap();
     let err = within(repo.push_bytes(
@@ -419,7 +380,7 @@ async fn a_link_to_another_host_and_endless_pages_are_refused() {
         )
     })
     .await;
-    let repo = client(&[&registry, &evil])
+    let repo = client_for(&[&registry, &evil], Duration::from_secs(2), |c| c)
         .repository(&registry.host(), "a")
         .unwrap();
     let err = within(repo.tags()).await.unwrap_err();
@@ -438,9 +399,11 @@ async fn a_link_to_another_host_and_endless_pages_are_refused() {
         )
     })
     .await;
-    let repo = client_with(&[&endless], |c| c.with_max_pages(25))
-        .repository(&endless.host(), "a")
-        .unwrap();
+    let repo = client_for(&[&endless], Duration::from_secs(2), |c| {
+        c.with_max_pages(25)
+    })
+    .repository(&endless.host(), "a")
+    .unwrap();
     let err = within(repo.tags()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::SizeLimitExceeded, "{err}");
     assert_eq!(counter.load(Ordering::SeqCst), 25);
@@ -457,9 +420,7 @@ async fn a_malformed_challenge_is_a_typed_error() {
         let h = header.to_owned();
         let server =
             Hostile::start(move |_| Reply::new(401, &[("WWW-Authenticate", &h)], Vec::new())).await;
-        let repo = client(&[&server])
-            .repository(&server.host(), "a/b")
-            .unwrap();
+        let repo = repo_with(&server, |c| c);
         let err = within(repo.resolve("latest")).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unauthorized, "{header}: {err}");
     }
@@ -483,7 +444,7 @@ async fn token_server_failures_are_typed_errors() {
             Reply::new(401, &[("WWW-Authenticate", &challenge)], Vec::new())
         })
         .await;
-        let repo = client(&[&registry, &tokens])
+        let repo = client_for(&[&registry, &tokens], Duration::from_secs(2), |c| c)
             .repository(&registry.host(), "a/b")
             .unwrap();
         let err = within(repo.resolve("latest")).await.unwrap_err();
@@ -505,9 +466,7 @@ async fn a_plain_http_token_server_on_an_unmarked_host_gets_no_credentials() {
     })
     .await;
     let creds = StaticCredentials::new().with(registry.host(), Credential::basic("alice", "pw"));
-    let repo = client_with(&[&registry], |c| c.with_credentials(creds))
-        .repository(&registry.host(), "a/b")
-        .unwrap();
+    let repo = repo_with(&registry, |c| c.with_credentials(creds));
     let err = within(repo.resolve("latest")).await.unwrap_err();
     assert!(err.to_string().contains("plain HTTP"), "{err}");
 }
@@ -522,16 +481,14 @@ async fn non_json_error_bodies_are_shown_and_typed() {
         )
     })
     .await;
-    let repo = client(&[&server])
-        .repository(&server.host(), "a/b")
-        .unwrap();
+    let repo = repo_with(&server, |c| c);
     let err = within(repo.resolve("latest")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Denied, "HEAD: {err}");
     let err = within(repo.fetch_manifest_ref("latest")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Denied);
     assert!(err.to_string().contains("Forbidden by proxy"), "{err}");
     let json = Hostile::start(|_| Reply::new(404, &[], br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{"Tag":"x"}}]}"#.to_vec())).await;
-    let repo = client(&[&json]).repository(&json.host(), "a/b").unwrap();
+    let repo = repo_with(&json, |c| c);
     let err = within(repo.fetch_manifest_ref("x")).await.unwrap_err();
     assert!(
         err.is_not_found() && err.has_registry_code("MANIFEST_UNKNOWN"),
@@ -542,12 +499,10 @@ async fn non_json_error_bodies_are_shown_and_typed() {
 #[tokio::test]
 async fn a_server_that_hangs_times_out() {
     let server = Hostile::start(|_| Reply::Hang).await;
-    let repo = client_with(&[&server], |c| {
+    let repo = repo_with(&server, |c| {
         c.with_timeouts(Duration::from_millis(300), Duration::from_millis(300))
             .with_retry(RetryPolicy::none())
-    })
-    .repository(&server.host(), "a/b")
-    .unwrap();
+    });
     let err = within(repo.resolve("latest")).await.unwrap_err();
     assert!(
         matches!(err.kind(), ErrorKind::Cancelled | ErrorKind::Transport),
@@ -568,22 +523,18 @@ async fn passing_failures_are_retried_honouring_retry_after() {
         }
     })
     .await;
-    let repo = client(&[&server])
-        .repository(&server.host(), "a/b")
-        .unwrap();
+    let repo = repo_with(&server, |c| c);
     within(repo.fetch_manifest_ref("latest")).await.unwrap();
     assert_eq!(counter.load(Ordering::SeqCst), 3);
 
     let always = Hostile::start(|_| Reply::new(429, &[], Vec::new())).await;
-    let repo = client_with(&[&always], |c| {
+    let repo = repo_with(&always, |c| {
         c.with_retry(
             RetryPolicy::default()
                 .with_max_retries(2)
                 .with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
         )
-    })
-    .repository(&always.host(), "a/b")
-    .unwrap();
+    });
     let err = within(repo.resolve("latest")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TooManyRequests);
     assert_eq!(always.requests().len(), 3, "one try and two retries");
@@ -602,16 +553,14 @@ async fn a_request_that_keeps_being_put_off_ends_at_its_deadline() {
         Reply::new(503, &[("Retry-After", after.as_str())], b"busy".to_vec())
     })
     .await;
-    let repo = client_with(&[&server], |c| {
+    let repo = repo_with(&server, |c| {
         c.with_retry(
             RetryPolicy::default()
                 .with_max_retries(1000)
                 .with_backoff(Duration::from_millis(1), Duration::from_secs(5))
                 .with_deadline(Duration::from_millis(2500)),
         )
-    })
-    .repository(&server.host(), "a/b")
-    .unwrap();
+    });
     let started = std::time::Instant::now();
     let err = within(repo.resolve("latest")).await.unwrap_err();
     let took = started.elapsed();
@@ -644,9 +593,7 @@ async fn a_failed_push_stores_nothing_and_says_why() {
         _ => Reply::new(202, &[], Vec::new()),
     })
     .await;
-    let repo = client(&[&server])
-        .repository(&server.host(), "a/b")
-        .unwrap();
+    let repo = repo_with(&server, |c| c);
     let desc = blob_desc(b"expected");
     let err = within(repo.push_bytes(&desc, Bytes::from_static(b"tampered")))
         .await
@@ -703,9 +650,7 @@ async fn the_referrers_api_is_used_with_filter_and_pagination() {
         }
     })
     .await;
-    let repo = client(&[&server])
-        .repository(&server.host(), "a/b")
-        .unwrap();
+    let repo = repo_with(&server, |c| c);
     let subject_desc = Descriptor::new(MediaType::parse(MANIFEST).unwrap(), subject.clone(), 10);
     let all = within(repo.referrers(&subject_desc, None)).await.unwrap();
     assert_eq!(all.len(), 3, "{all:?}");
@@ -753,7 +698,7 @@ async fn without_the_api_the_fallback_tag_is_read_and_a_non_index_means_none() {
         }
     })
     .await;
-    let client = client(&[&server]);
+    let client = client_for(&[&server], Duration::from_secs(2), |c| c);
     let repo = client.repository(&server.host(), "a/b").unwrap();
     let subject_desc = Descriptor::new(MediaType::parse(MANIFEST).unwrap(), subject.clone(), 10);
     let sig = MediaType::parse("application/vnd.example.sig").unwrap();
@@ -777,9 +722,7 @@ async fn pushing_a_referrer_to_a_registry_that_indexes_it_writes_no_fallback() {
         _ => Reply::new(404, &[], Vec::new()),
     })
     .await;
-    let repo = client(&[&server])
-        .repository(&server.host(), "a/b")
-        .unwrap();
+    let repo = repo_with(&server, |c| c);
     let subject = Descriptor::new(
         MediaType::parse(MANIFEST).unwrap(),
         oci_digest::sha256(b"s"),
@@ -825,11 +768,9 @@ async fn registry_warnings_reach_the_caller() {
     .await;
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let s = seen.clone();
-    let repo = client_with(&[&server], |c| {
+    let repo = repo_with(&server, |c| {
         c.with_on_warning(move |w: &str| s.lock().unwrap().push(w.to_owned()))
-    })
-    .repository(&server.host(), "a/b")
-    .unwrap();
+    });
     within(repo.fetch_manifest_ref("latest")).await.unwrap();
     assert_eq!(
         *seen.lock().unwrap(),
@@ -912,11 +853,9 @@ fn upload_server(
 async fn chunked_uploads_honour_the_minimum_chunk_and_content_range() {
     let data: Vec<u8> = (0..250_000u32).map(|i| (i % 249) as u8).collect();
     let server = Hostile::start(upload_server(Some(100_000), false)).await;
-    let repo = client_with(&[&server], |c| {
+    let repo = repo_with(&server, |c| {
         c.with_chunk_size(30_000).with_buffered_upload_max(1000)
-    })
-    .repository(&server.host(), "a/b")
-    .unwrap();
+    });
     within(repo.push_bytes(&blob_desc(&data), Bytes::from(data.clone())))
         .await
         .unwrap();
@@ -947,11 +886,9 @@ async fn chunked_uploads_honour_the_minimum_chunk_and_content_range() {
 async fn a_416_is_recovered_from_by_asking_the_upload_status() {
     let data: Vec<u8> = (0..90_000u32).map(|i| (i % 241) as u8).collect();
     let server = Hostile::start(upload_server(None, true)).await;
-    let repo = client_with(&[&server], |c| {
+    let repo = repo_with(&server, |c| {
         c.with_chunk_size(30_000).with_buffered_upload_max(1000)
-    })
-    .repository(&server.host(), "a/b")
-    .unwrap();
+    });
     within(repo.push_bytes(&blob_desc(&data), Bytes::from(data.clone())))
         .await
         .unwrap();
@@ -982,9 +919,7 @@ async fn single_post_uploads_and_falls_back_to_a_session() {
         _ => Reply::new(500, &[], Vec::new()),
     })
     .await;
-    let repo = client_with(&[&accepted], |c| c.with_single_post_upload(true))
-        .repository(&accepted.host(), "a/b")
-        .unwrap();
+    let repo = repo_with(&accepted, |c| c.with_single_post_upload(true));
     within(repo.push_bytes(&blob_desc(&data), Bytes::from(data.clone())))
         .await
         .unwrap();
@@ -996,9 +931,7 @@ async fn single_post_uploads_and_falls_back_to_a_session() {
     assert_eq!(post.body, data);
 
     let session = Hostile::start(upload_server(None, false)).await;
-    let repo = client_with(&[&session], |c| c.with_single_post_upload(true))
-        .repository(&session.host(), "a/b")
-        .unwrap();
+    let repo = repo_with(&session, |c| c.with_single_post_upload(true));
     within(repo.push_bytes(&blob_desc(&data), Bytes::from(data.clone())))
         .await
         .unwrap();
@@ -1098,9 +1031,11 @@ async fn a_refresh_token_falls_back_to_get_when_post_is_not_served() {
         registry.host(),
         Credential::RefreshToken("refresh-me".into()),
     );
-    let repo = client_with(&[&registry, &tokens], |c| c.with_credentials(creds))
-        .repository(&registry.host(), "a/b")
-        .unwrap();
+    let repo = client_for(&[&registry, &tokens], Duration::from_secs(2), |c| {
+        c.with_credentials(creds)
+    })
+    .repository(&registry.host(), "a/b")
+    .unwrap();
     within(repo.fetch_manifest_ref("latest")).await.unwrap();
     let methods: Vec<_> = tokens.requests().iter().map(|r| r.method.clone()).collect();
     assert_eq!(methods, vec!["POST", "GET"]);

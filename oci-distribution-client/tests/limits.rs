@@ -12,26 +12,7 @@ use bytes::Bytes;
 use oci_distribution_client::{Client, ClientConfig, RetryPolicy};
 use oci_spec_types::{Descriptor, MediaType};
 use oci_target::{ErrorKind, Limits, ReadOnlyTarget, TargetExt};
-use support::hostile::{Hostile, Recorded, Reply};
-
-fn client_with(hosts: &[&Hostile], f: impl FnOnce(ClientConfig) -> ClientConfig) -> Client {
-    let mut config = ClientConfig::default()
-        .with_retry(
-            RetryPolicy::default()
-                .with_backoff(Duration::from_millis(1), Duration::from_millis(20)),
-        )
-        .with_timeouts(Duration::from_secs(2), Duration::from_secs(5));
-    for h in hosts {
-        config = config.with_plain_http(h.host());
-    }
-    Client::new(f(config)).unwrap()
-}
-
-async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(30), f)
-        .await
-        .expect("the client hung")
-}
+use support::hostile::{Hostile, Recorded, Reply, client_for, repo_with, within};
 
 /// A body far over the limit under test, sent without a length until the connection closes.
 fn flood(bytes: usize) -> Reply {
@@ -52,7 +33,7 @@ async fn an_endless_token_response_stops_at_the_token_limit() {
     let registry =
         Hostile::start(move |_| Reply::new(401, &[("WWW-Authenticate", &challenge)], Vec::new()))
             .await;
-    let repo = client_with(&[&registry, &tokens], |c| c)
+    let repo = client_for(&[&registry, &tokens], Duration::from_secs(5), |c| c)
         .repository(&registry.host(), "a/b")
         .unwrap();
     let started = Instant::now();
@@ -66,17 +47,13 @@ async fn an_endless_token_response_stops_at_the_token_limit() {
 #[tokio::test]
 async fn an_endless_manifest_and_an_endless_page_stop_at_their_limits() {
     let registry = Hostile::start(|_| flood(8 << 20)).await;
-    let repo = client_with(&[&registry], |c| c)
-        .repository(&registry.host(), "a/b")
-        .unwrap();
+    let repo = repo_with(&registry, |c| c);
     let err = within(repo.resolve("latest")).await.unwrap_err();
     assert_eq!(err.limit(), Some("manifest-bytes"), "{err}");
 
     let mut limits = Limits::default();
     limits.listing_bytes = 1 << 20;
-    let repo = client_with(&[&registry], |c| c.with_limits(limits))
-        .repository(&registry.host(), "a/b")
-        .unwrap();
+    let repo = repo_with(&registry, |c| c.with_limits(limits));
     let err = within(repo.tags()).await.unwrap_err();
     assert_eq!(err.limit(), Some("listing-bytes"), "{err}");
 }
@@ -107,25 +84,29 @@ async fn listings_are_bounded_across_pages_and_a_link_back_ends_them() {
     let registry = Hostile::start(paging(100, None)).await;
     let mut limits = Limits::default();
     limits.listing_items = 450;
-    let repo = client_with(&[&registry], |c| c.with_limits(limits))
-        .repository(&registry.host(), "a")
-        .unwrap();
+    let repo = client_for(&[&registry], Duration::from_secs(5), |c| {
+        c.with_limits(limits)
+    })
+    .repository(&registry.host(), "a")
+    .unwrap();
     let err = within(repo.tags()).await.unwrap_err();
     assert_eq!(err.limit(), Some("listing-items"), "{err}");
     assert_eq!(registry.requests().len(), 5);
 
     // Pages.
     let registry = Hostile::start(paging(1, None)).await;
-    let repo = client_with(&[&registry], |c| c.with_max_pages(25))
-        .repository(&registry.host(), "a")
-        .unwrap();
+    let repo = client_for(&[&registry], Duration::from_secs(5), |c| {
+        c.with_max_pages(25)
+    })
+    .repository(&registry.host(), "a")
+    .unwrap();
     let err = within(repo.tags()).await.unwrap_err();
     assert_eq!(err.limit(), Some("listing-pages"), "{err}");
     assert_eq!(registry.requests().len(), 25);
 
     // A page that links back to the first: the listing ends with what it has.
     let registry = Hostile::start(paging(2, Some(3))).await;
-    let repo = client_with(&[&registry], |c| c)
+    let repo = client_for(&[&registry], Duration::from_secs(5), |c| c)
         .repository(&registry.host(), "a")
         .unwrap();
     let tags = within(repo.tags()).await.unwrap();
@@ -159,11 +140,9 @@ fn refusing_uploads(range: &'static str, patches: Arc<AtomicUsize>) -> impl Fn(&
 async fn an_upload_refused_without_progress_ends_instead_of_looping() {
     let patches = Arc::new(AtomicUsize::new(0));
     let server = Hostile::start(refusing_uploads("0-0", patches.clone())).await;
-    let repo = client_with(&[&server], |c| {
+    let repo = repo_with(&server, |c| {
         c.with_chunk_size(1000).with_buffered_upload_max(10)
-    })
-    .repository(&server.host(), "a/b")
-    .unwrap();
+    });
     let data = vec![5u8; 5000];
     let err = within(repo.push_bytes(&blob(&data), Bytes::from(data.clone())))
         .await
@@ -181,11 +160,9 @@ async fn an_upload_refused_without_progress_ends_instead_of_looping() {
 async fn an_upload_range_at_the_end_of_u64_is_an_error_not_an_overflow() {
     let patches = Arc::new(AtomicUsize::new(0));
     let server = Hostile::start(refusing_uploads("0-18446744073709551615", patches.clone())).await;
-    let repo = client_with(&[&server], |c| {
+    let repo = repo_with(&server, |c| {
         c.with_chunk_size(1000).with_buffered_upload_max(10)
-    })
-    .repository(&server.host(), "a/b")
-    .unwrap();
+    });
     let data = vec![6u8; 3000];
     let err = within(repo.push_bytes(&blob(&data), Bytes::from(data.clone())))
         .await
@@ -230,9 +207,7 @@ async fn an_endless_error_body_is_read_only_up_to_its_limit() {
     .await;
     let mut limits = Limits::default();
     limits.error_body_bytes = 4096;
-    let repo = client_with(&[&registry], |c| c.with_limits(limits))
-        .repository(&registry.host(), "a/b")
-        .unwrap();
+    let repo = repo_with(&registry, |c| c.with_limits(limits));
     let started = Instant::now();
     let err = within(repo.resolve("latest")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Denied, "{err}");

@@ -207,3 +207,43 @@ async fn read_request(socket: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Recor
         body,
     })
 }
+
+/// A client for these servers over plain HTTP: quick retries, 2 s connect and `read` timeouts,
+/// and whatever `f` changes.
+#[allow(dead_code)]
+pub fn client_for(
+    hosts: &[&Hostile],
+    read: std::time::Duration,
+    f: impl FnOnce(oci_distribution_client::ClientConfig) -> oci_distribution_client::ClientConfig,
+) -> oci_distribution_client::Client {
+    use std::time::Duration;
+    let mut config = oci_distribution_client::ClientConfig::default()
+        .with_retry(
+            oci_distribution_client::RetryPolicy::default()
+                .with_backoff(Duration::from_millis(1), Duration::from_millis(20)),
+        )
+        .with_timeouts(Duration::from_secs(2), read);
+    for h in hosts {
+        config = config.with_plain_http(h.host());
+    }
+    oci_distribution_client::Client::new(f(config)).unwrap()
+}
+
+/// Repository `a/b` of `server`, through [`client_for`] with a 2 s read timeout.
+#[allow(dead_code)]
+pub fn repo_with(
+    server: &Hostile,
+    f: impl FnOnce(oci_distribution_client::ClientConfig) -> oci_distribution_client::ClientConfig,
+) -> oci_distribution_client::Repository {
+    client_for(&[server], std::time::Duration::from_secs(2), f)
+        .repository(&server.host(), "a/b")
+        .unwrap()
+}
+
+/// `f`, failing the test if it takes more than 30 s: a client that hangs is a bug.
+#[allow(dead_code)]
+pub async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(30), f)
+        .await
+        .expect("the client hung")
+}
