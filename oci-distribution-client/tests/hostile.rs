@@ -192,36 +192,34 @@ async fn a_manifest_over_the_cap_is_refused() {
     assert_eq!(err.kind(), ErrorKind::SizeLimitExceeded, "{err}");
 }
 
-#[tokio::test]
-async fn content_type_disagreeing_with_media_type_is_refused() {
+/// The error of fetching the manifest `latest` from a server that answers with our manifest's
+/// bytes and `headers`.
+async fn manifest_fetch_error(headers: Vec<(&'static str, String)>) -> oci_target::Error {
     let body = manifest_body();
     let server = Hostile::start(move |_| {
-        Reply::new(
-            200,
-            &[("Content-Type", "application/vnd.oci.image.index.v1+json")],
-            body.clone(),
-        )
+        let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        Reply::new(200, &h, body.clone())
     })
     .await;
     let repo = repo_with(&server, |c| c);
-    let err = within(repo.fetch_manifest_ref("latest")).await.unwrap_err();
+    within(repo.fetch_manifest_ref("latest")).await.unwrap_err()
+}
+
+#[tokio::test]
+async fn content_type_disagreeing_with_media_type_is_refused() {
+    let index = "application/vnd.oci.image.index.v1+json".to_owned();
+    let err = manifest_fetch_error(vec![("Content-Type", index)]).await;
     assert_eq!(err.kind(), ErrorKind::InvalidMediaType, "{err}");
 }
 
 #[tokio::test]
 async fn a_manifest_with_a_lying_docker_content_digest_is_refused() {
-    let body = manifest_body();
     let lie = oci_digest::sha256(b"other").to_string();
-    let server = Hostile::start(move |_| {
-        Reply::new(
-            200,
-            &[("Content-Type", MANIFEST), ("Docker-Content-Digest", &lie)],
-            body.clone(),
-        )
-    })
-    .await;
-    let repo = repo_with(&server, |c| c);
-    let err = within(repo.fetch_manifest_ref("latest")).await.unwrap_err();
+    let headers = vec![
+        ("Content-Type", MANIFEST.to_owned()),
+        ("Docker-Content-Digest", lie),
+    ];
+    let err = manifest_fetch_error(headers).await;
     assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
 }
 

@@ -26,6 +26,22 @@ fn config_for(r: &Registry) -> ClientConfig {
     }
 }
 
+/// Repository `name` of `r` through a client without credentials.
+fn anonymous_repo(r: &Registry, name: &str) -> oci_distribution_client::Repository {
+    Client::new(config_for(r))
+        .unwrap()
+        .repository(r.host(), name)
+        .unwrap()
+}
+
+/// The registry said no to who we are: unauthorised or denied.
+fn assert_refused(e: &oci_target::Error) {
+    assert!(
+        matches!(e.kind(), ErrorKind::Unauthorized | ErrorKind::Denied),
+        "{e}"
+    );
+}
+
 fn alice(r: &Registry) -> Client {
     let (user, pass) = r.users()[0];
     Client::new(
@@ -51,10 +67,7 @@ fn flags(r: &'static Registry) -> Flags {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_anonymous_with_a_large_blob() {
     let r = Registry::anonymous();
-    let repo = Client::new(config_for(r))
-        .unwrap()
-        .repository(r.host(), "conformance/anonymous")
-        .unwrap();
+    let repo = anonymous_repo(r, "conformance/anonymous");
     conformance::run_all(&repo, &flags(r).with_large_blob(1 << 30)).await;
 }
 
@@ -75,20 +88,14 @@ async fn conformance_token_auth() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_tls() {
     let r = Registry::tls();
-    let repo = Client::new(config_for(r))
-        .unwrap()
-        .repository(r.host(), "conformance/tls")
-        .unwrap();
+    let repo = anonymous_repo(r, "conformance/tls");
     conformance::run_all(&repo, &flags(r)).await;
 }
 
 #[tokio::test]
 async fn basic_auth_refuses_missing_and_wrong_credentials() {
     let r = Registry::basic_auth();
-    let anonymous = Client::new(config_for(r))
-        .unwrap()
-        .repository(r.host(), "alice/x")
-        .unwrap();
+    let anonymous = anonymous_repo(r, "alice/x");
     let e = anonymous.tags().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthorized, "{e}");
     let wrong = Client::new(config_for(r).with_credentials(
@@ -140,10 +147,7 @@ async fn tokens_are_cached_per_scope_and_scoped_by_policy() {
         .push_bytes(&d, data.clone())
         .await
         .unwrap_err();
-    assert!(
-        matches!(e.kind(), ErrorKind::Unauthorized | ErrorKind::Denied),
-        "{e}"
-    );
+    assert_refused(&e);
     bob.repository(r.host(), "bob/own")
         .unwrap()
         .push_bytes(&d, data.clone())
@@ -156,10 +160,7 @@ async fn tokens_are_cached_per_scope_and_scoped_by_policy() {
         .exists(&pushed[0])
         .await
         .unwrap_err();
-    assert!(
-        matches!(e.kind(), ErrorKind::Unauthorized | ErrorKind::Denied),
-        "{e}"
-    );
+    assert_refused(&e);
 }
 
 #[tokio::test]
@@ -390,10 +391,7 @@ async fn anonymous_tokens_pull_what_anyone_may() {
         .push_bytes(&d, data.clone())
         .await
         .unwrap();
-    let anonymous = Client::new(config_for(r))
-        .unwrap()
-        .repository(r.host(), "public/app")
-        .unwrap();
+    let anonymous = anonymous_repo(r, "public/app");
     assert_eq!(anonymous.fetch_bytes(&d, 1 << 20).await.unwrap(), data);
     let e = anonymous
         .push_bytes(
@@ -402,19 +400,13 @@ async fn anonymous_tokens_pull_what_anyone_may() {
         )
         .await
         .unwrap_err();
-    assert!(
-        matches!(e.kind(), ErrorKind::Unauthorized | ErrorKind::Denied),
-        "{e}"
-    );
+    assert_refused(&e);
 }
 
 #[tokio::test]
 async fn deleting_a_referrer_removes_it_from_the_fallback_index() {
     let r = Registry::anonymous();
-    let repo = Client::new(config_for(r))
-        .unwrap()
-        .repository(r.host(), "alice/referrers")
-        .unwrap();
+    let repo = anonymous_repo(r, "alice/referrers");
     let subject = conformance::push_image(&repo, "subject").await;
     repo.push_bytes(
         &oci_spec_types::Descriptor::empty(),
@@ -453,10 +445,7 @@ async fn deleting_a_referrer_removes_it_from_the_fallback_index() {
 #[tokio::test]
 async fn not_found_carries_status_and_registry_code_on_every_path() {
     let r = Registry::anonymous();
-    let repo = Client::new(config_for(r))
-        .unwrap()
-        .repository(r.host(), "errors/missing")
-        .unwrap();
+    let repo = anonymous_repo(r, "errors/missing");
     let missing_tag = repo.resolve("no-such-tag").await.unwrap_err();
     let fetched = repo.fetch_manifest_ref("no-such-tag").await.unwrap_err();
     for e in [&missing_tag, &fetched] {
