@@ -8,52 +8,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use oci_spec_types::Descriptor;
-use oci_target::conformance::{describe, image_manifest};
-use oci_target::{
-    BlobStream, CopyGraphOptions, MemoryStore, ReadOnlyTarget, Target, TargetExt, copy_graph,
-};
+use oci_target::conformance::{Faults, Instrumented, describe, image_manifest};
+use oci_target::{CopyGraphOptions, MemoryStore, TargetExt, copy_graph};
 
 const MANIFESTS: usize = 100;
 const LAYERS: usize = 10;
 const LAYER_SIZE: usize = 4096;
 const RUNS: usize = 7;
-
-/// A memory store whose pushes take `latency` longer, like a store across a network.
-#[derive(Debug)]
-struct Slow {
-    store: MemoryStore,
-    latency: Duration,
-}
-
-#[oci_target::async_trait]
-impl ReadOnlyTarget for Slow {
-    async fn fetch(&self, d: &Descriptor) -> oci_target::Result<BlobStream> {
-        self.store.fetch(d).await
-    }
-    async fn exists(&self, d: &Descriptor) -> oci_target::Result<bool> {
-        self.store.exists(d).await
-    }
-    async fn resolve(&self, r: &str) -> oci_target::Result<Descriptor> {
-        self.store.resolve(r).await
-    }
-    async fn tags(&self) -> oci_target::Result<Vec<String>> {
-        self.store.tags().await
-    }
-}
-
-#[oci_target::async_trait]
-impl Target for Slow {
-    async fn push(&self, d: &Descriptor, c: BlobStream) -> oci_target::Result<()> {
-        if !self.latency.is_zero() {
-            // (A zero sleep would still wait for the timer's next 1 ms tick.)
-            tokio::time::sleep(self.latency).await;
-        }
-        self.store.push(d, c).await
-    }
-    async fn tag(&self, d: &Descriptor, r: &str) -> oci_target::Result<()> {
-        self.store.tag(d, r).await
-    }
-}
 
 async fn build(store: &MemoryStore) -> (Descriptor, usize) {
     let config_bytes = Bytes::from_static(
@@ -112,12 +73,13 @@ fn main() {
                 let mut rates = Vec::new();
                 let mut node_rates = Vec::new();
                 for _ in 0..RUNS {
-                    let dst = Slow { store: MemoryStore::new(), latency };
+                    let dst = Instrumented::new(MemoryStore::new())
+                        .with_faults(Faults::default().push_latency(latency));
                     let started = Instant::now();
                     let stats = copy_graph(&src, &dst, &root, &opts).await.unwrap();
                     let secs = started.elapsed().as_secs_f64();
                     assert_eq!(stats.copied as usize, nodes, "every node copied once");
-                    assert_eq!(dst.store.len(), nodes);
+                    assert_eq!(dst.inner().len(), nodes);
                     rates.push(blobs as f64 / secs);
                     node_rates.push(nodes as f64 / secs);
                 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use oci_digest::Digest;
 use oci_spec_types::{Descriptor, MediaType, Platform};
-use oci_target::conformance::{CountingTarget, Faults, FaultyTarget, describe, image_manifest};
+use oci_target::conformance::{Faults, Instrumented, describe, image_manifest};
 use oci_target::{
     BlobStream, CopyGraphOptions, CopyOptions, ErrorKind, ExtendedCopyOptions, MemoryStore,
     ProgressEvent, ReadOnlyTarget, ReadOnlyTargetExt, Target, TargetExt, copy, copy_graph,
@@ -106,9 +106,9 @@ async fn assert_complete(store: &dyn Target, descs: &[Descriptor]) {
 
 #[tokio::test]
 async fn copies_an_index_moving_each_blob_exactly_once() {
-    let src = CountingTarget::new(MemoryStore::new());
+    let src = Instrumented::new(MemoryStore::new());
     let graph = build_graph(&src, 5, 4, false).await;
-    let dst = CountingTarget::new(MemoryStore::new());
+    let dst = Instrumented::new(MemoryStore::new());
     let copied = copy(&src, "v1", &dst, "release", &CopyOptions::default())
         .await
         .unwrap();
@@ -141,7 +141,7 @@ async fn copies_an_index_moving_each_blob_exactly_once() {
 
 #[tokio::test]
 async fn skips_what_the_destination_has_without_fetching_it() {
-    let src = CountingTarget::new(MemoryStore::new());
+    let src = Instrumented::new(MemoryStore::new());
     let graph = build_graph(&src, 3, 3, false).await;
     let dst = MemoryStore::new();
     // The destination already has the shared layer and the first manifest's whole graph.
@@ -186,7 +186,7 @@ async fn an_interrupted_copy_completes_on_the_second_run_moving_only_what_is_mis
     let src = MemoryStore::new();
     let graph = build_graph(&src, 4, 3, false).await;
     let dst = MemoryStore::new();
-    let flaky = FaultyTarget::new(dst.clone(), Faults::default().fail_push(7));
+    let flaky = Instrumented::new(dst.clone()).with_faults(Faults::default().fail_push(7));
     let opts = CopyOptions::default().with_graph(CopyGraphOptions::default().with_concurrency(1));
     let err = copy(&src, "v1", &flaky, "v1", &opts).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transport, "{err}");
@@ -202,7 +202,7 @@ async fn an_interrupted_copy_completes_on_the_second_run_moving_only_what_is_mis
     assert!(!after_first.is_empty() && after_first.len() < graph.all.len());
     assert_complete(&dst, &dst.descriptors()).await;
 
-    let counted = CountingTarget::new(dst.clone());
+    let counted = Instrumented::new(dst.clone());
     let copied = copy(&src, "v1", &counted, "v1", &opts).await.unwrap();
     assert_eq!(copied.root.digest, graph.root.digest);
     assert_complete(&dst, &graph.all).await;
@@ -240,7 +240,7 @@ async fn repair_recovers_children_of_a_manifest_the_destination_has() {
     assert_eq!((stats.copied, stats.skipped), (0, 1));
     assert!(!dst.exists(&lost_layer).await.unwrap());
 
-    let counted = CountingTarget::new(dst.clone());
+    let counted = Instrumented::new(dst.clone());
     let stats = copy_graph(
         &src,
         &counted,
@@ -265,10 +265,8 @@ async fn wrong_bytes_from_the_source_are_refused_and_the_root_is_not_tagged() {
         .find(|d| d.media_type == LAYER && d.digest != graph.shared_layer.digest)
         .unwrap()
         .clone();
-    let bad = FaultyTarget::new(
-        src.clone(),
-        Faults::default().corrupt(victim.digest.clone()),
-    );
+    let bad = Instrumented::new(src.clone())
+        .with_faults(Faults::default().corrupt(victim.digest.clone()));
     let failures = Arc::new(AtomicUsize::new(0));
     let f = failures.clone();
     let opts = CopyOptions::default().with_graph(CopyGraphOptions::default().with_progress(
@@ -295,10 +293,8 @@ async fn a_dropped_stream_fails_the_copy_and_leaves_no_partial_blob() {
     let big = Bytes::from(vec![7u8; 3 << 20]);
     let desc = describe(LAYER, &big);
     src.push_bytes(&desc, big).await.unwrap();
-    let cut = FaultyTarget::new(
-        src.clone(),
-        Faults::default().cut_after(vec![desc.digest.clone()], 1 << 20),
-    );
+    let cut = Instrumented::new(src.clone())
+        .with_faults(Faults::default().cut_after(vec![desc.digest.clone()], 1 << 20));
     let dst = MemoryStore::new();
     let err = copy_graph(&cut, &dst, &desc, &CopyGraphOptions::default())
         .await
@@ -311,10 +307,8 @@ async fn a_dropped_stream_fails_the_copy_and_leaves_no_partial_blob() {
 async fn dropping_the_copy_future_leaves_only_whole_verified_content() {
     let src = MemoryStore::new();
     let graph = build_graph(&src, 4, 4, false).await;
-    let slow = FaultyTarget::new(
-        src.clone(),
-        Faults::default().slow(Duration::from_millis(5), 512),
-    );
+    let slow = Instrumented::new(src.clone())
+        .with_faults(Faults::default().slow(Duration::from_millis(5), 512));
     let dst = MemoryStore::new();
     let result = tokio::time::timeout(
         Duration::from_millis(150),
@@ -335,59 +329,19 @@ async fn dropping_the_copy_future_leaves_only_whole_verified_content() {
     assert!(dst.resolve("v1").await.is_err());
 }
 
-/// Records the most pushes in flight at once.
-#[derive(Debug, Default)]
-struct InFlight {
-    store: MemoryStore,
-    now: AtomicUsize,
-    max: AtomicUsize,
-}
-
-#[oci_target::async_trait]
-impl ReadOnlyTarget for InFlight {
-    async fn fetch(&self, d: &Descriptor) -> oci_target::Result<BlobStream> {
-        self.store.fetch(d).await
-    }
-    async fn exists(&self, d: &Descriptor) -> oci_target::Result<bool> {
-        self.store.exists(d).await
-    }
-    async fn resolve(&self, r: &str) -> oci_target::Result<Descriptor> {
-        self.store.resolve(r).await
-    }
-    async fn tags(&self) -> oci_target::Result<Vec<String>> {
-        self.store.tags().await
-    }
-}
-
-#[oci_target::async_trait]
-impl Target for InFlight {
-    async fn push(&self, d: &Descriptor, c: BlobStream) -> oci_target::Result<()> {
-        let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
-        self.max.fetch_max(n, Ordering::SeqCst);
-        let r = self.store.push(d, c).await;
-        self.now.fetch_sub(1, Ordering::SeqCst);
-        r
-    }
-    async fn tag(&self, d: &Descriptor, r: &str) -> oci_target::Result<()> {
-        self.store.tag(d, r).await
-    }
-}
-
 #[tokio::test]
 async fn concurrency_is_bounded_and_used() {
     let src = MemoryStore::new();
     let graph = build_graph(&src, 6, 5, false).await;
     for limit in [1usize, 3] {
-        let slow = FaultyTarget::new(
-            src.clone(),
-            Faults::default().slow(Duration::from_millis(1), 1024),
-        );
-        let dst = InFlight::default();
+        let slow = Instrumented::new(src.clone())
+            .with_faults(Faults::default().slow(Duration::from_millis(1), 1024));
+        let dst = Instrumented::new(MemoryStore::new());
         let opts = CopyGraphOptions::default().with_concurrency(limit);
         copy_graph(&slow, &dst, &graph.root, &opts).await.unwrap();
         assert_complete(&dst, &graph.all).await;
         assert_eq!(
-            dst.max.load(Ordering::SeqCst),
+            dst.max_pushes_in_flight(),
             limit,
             "pushes in flight at concurrency {limit}"
         );
@@ -464,7 +418,7 @@ async fn progress_reports_every_node_and_its_bytes() {
 async fn platform_filter_picks_one_manifest_by_the_image_spec_rules() {
     let src = MemoryStore::new();
     let graph = build_graph(&src, 3, 2, true).await;
-    let dst = CountingTarget::new(MemoryStore::new());
+    let dst = Instrumented::new(MemoryStore::new());
     let opts = CopyOptions::default().with_platform(Platform::new("linux", "arm64"));
     let copied = copy(&src, "v1", &dst, "arm", &opts).await.unwrap();
     assert_eq!(
@@ -522,19 +476,15 @@ async fn manifest_cap_refuses_larger_manifests() {
 async fn verify_catches_a_destination_that_serves_other_bytes() {
     let src = MemoryStore::new();
     let graph = build_graph(&src, 1, 1, false).await;
-    let liar = FaultyTarget::new(
-        MemoryStore::new(),
-        Faults::default().corrupt(graph.root.digest.clone()),
-    );
+    let liar = Instrumented::new(MemoryStore::new())
+        .with_faults(Faults::default().corrupt(graph.root.digest.clone()));
     let plain = copy_graph(&src, &liar, &graph.root, &CopyGraphOptions::default()).await;
     assert!(
         plain.is_ok(),
         "without verify the lie goes unnoticed: {plain:?}"
     );
-    let liar = FaultyTarget::new(
-        MemoryStore::new(),
-        Faults::default().corrupt(graph.root.digest.clone()),
-    );
+    let liar = Instrumented::new(MemoryStore::new())
+        .with_faults(Faults::default().corrupt(graph.root.digest.clone()));
     let err = copy_graph(
         &src,
         &liar,
@@ -590,7 +540,7 @@ impl Target for Mountable {
 
 #[tokio::test]
 async fn the_mount_hook_avoids_transfers() {
-    let src = CountingTarget::new(MemoryStore::new());
+    let src = Instrumented::new(MemoryStore::new());
     let graph = build_graph(&src, 2, 3, false).await;
     let sibling = MemoryStore::new();
     copy_graph(
@@ -896,7 +846,7 @@ async fn a_graph_wider_than_the_node_budget_is_refused_before_it_is_copied() {
     build_graph(&src, 20, 5, false).await;
     let mut limits = oci_target::Limits::default();
     limits.graph_nodes = 50;
-    let dst = CountingTarget::new(MemoryStore::new());
+    let dst = Instrumented::new(MemoryStore::new());
     let err = copy(
         &src,
         "v1",

@@ -4,7 +4,7 @@ use bytes::Bytes;
 
 use super::*;
 use crate::pack::{PackOptions, pack_manifest};
-use oci_target::conformance::{Faults, FaultyTarget};
+use oci_target::conformance::{Faults, Instrumented};
 use oci_target::{MemoryStore, TargetExt};
 
 fn artifact_type() -> MediaType {
@@ -247,10 +247,8 @@ async fn wrong_bytes_never_appear_under_the_name() {
     let store = MemoryStore::new();
     let (layers, _) = push_workdir(&store, src.path()).await;
     for layer in [&layers[0], &layers[2]] {
-        let faulty = FaultyTarget::new(
-            store.clone(),
-            Faults::default().corrupt(layer.digest.clone()),
-        );
+        let faulty = Instrumented::new(store.clone())
+            .with_faults(Faults::default().corrupt(layer.digest.clone()));
         let out = tempfile::tempdir().unwrap();
         let err = pull_files(
             &faulty,

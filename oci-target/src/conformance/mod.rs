@@ -21,7 +21,7 @@ mod cases;
 mod wrappers;
 
 pub use cases::*;
-pub use wrappers::{CountingTarget, Faults, FaultyTarget};
+pub use wrappers::{Faults, Instrumented};
 
 use oci_digest::Digest;
 use oci_spec_types::Descriptor;

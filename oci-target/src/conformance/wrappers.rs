@@ -1,4 +1,4 @@
-//! Wrappers around a store that count what passes or inject faults, for tests of code that uses
+//! A wrapper around a store that counts what passes and injects faults, for tests of code that uses
 //! stores (the copy engine, a CLI) and of stores themselves.
 
 use std::collections::HashMap;
@@ -14,24 +14,39 @@ use oci_spec_types::{Descriptor, MediaType};
 
 use crate::{BlobStream, Error, ErrorKind, ReadOnlyTarget, Result, Target};
 
-/// Counts the calls made to a store, per digest.
+/// A store wrapped to count what passes (per digest, and pushes in flight at once) and to
+/// misbehave on purpose as its [`Faults`] say; without faults it only counts.
 #[derive(Debug, Default)]
-pub struct CountingTarget<T> {
+pub struct Instrumented<T> {
     inner: T,
+    faults: Faults,
     fetches: Mutex<HashMap<Digest, usize>>,
     pushes: Mutex<HashMap<Digest, usize>>,
+    push_calls: AtomicUsize,
     exists_calls: AtomicUsize,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
 }
 
-impl<T> CountingTarget<T> {
-    /// Wraps `inner`.
+impl<T> Instrumented<T> {
+    /// Wraps `inner`, counting and injecting nothing.
     pub fn new(inner: T) -> Self {
-        CountingTarget {
+        Instrumented {
             inner,
+            faults: Faults::default(),
             fetches: Mutex::default(),
             pushes: Mutex::default(),
+            push_calls: AtomicUsize::new(0),
             exists_calls: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
         }
+    }
+
+    /// Injects `faults`.
+    pub fn with_faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
     }
 
     /// The wrapped store.
@@ -61,25 +76,22 @@ impl<T> CountingTarget<T> {
 
     /// Every digest pushed more than once.
     pub fn pushed_twice(&self) -> Vec<Digest> {
-        let map = lock(&self.pushes);
-        map.iter()
-            .filter(|(_, n)| **n > 1)
-            .map(|(d, _)| d.clone())
-            .collect()
+        more_than_once(&self.pushes)
     }
 
     /// Every digest fetched more than once.
     pub fn fetched_twice(&self) -> Vec<Digest> {
-        let map = lock(&self.fetches);
-        map.iter()
-            .filter(|(_, n)| **n > 1)
-            .map(|(d, _)| d.clone())
-            .collect()
+        more_than_once(&self.fetches)
     }
 
     /// Calls of `exists`.
     pub fn exists_calls(&self) -> usize {
         self.exists_calls.load(Ordering::Relaxed)
+    }
+
+    /// The most pushes that were in flight at once.
+    pub fn max_pushes_in_flight(&self) -> usize {
+        self.max_in_flight.load(Ordering::SeqCst)
     }
 }
 
@@ -87,125 +99,18 @@ fn lock<V>(m: &Mutex<V>) -> std::sync::MutexGuard<'_, V> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+fn more_than_once(counts: &Mutex<HashMap<Digest, usize>>) -> Vec<Digest> {
+    lock(counts)
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(d, _)| d.clone())
+        .collect()
+}
+
 #[async_trait]
-impl<T: ReadOnlyTarget> ReadOnlyTarget for CountingTarget<T> {
+impl<T: ReadOnlyTarget> ReadOnlyTarget for Instrumented<T> {
     async fn fetch(&self, desc: &Descriptor) -> Result<BlobStream> {
         *lock(&self.fetches).entry(desc.digest.clone()).or_default() += 1;
-        self.inner.fetch(desc).await
-    }
-    async fn exists(&self, desc: &Descriptor) -> Result<bool> {
-        self.exists_calls.fetch_add(1, Ordering::Relaxed);
-        self.inner.exists(desc).await
-    }
-    async fn resolve(&self, reference: &str) -> Result<Descriptor> {
-        self.inner.resolve(reference).await
-    }
-    async fn describe(&self, digest: &oci_digest::Digest) -> Result<Descriptor> {
-        self.inner.describe(digest).await
-    }
-    async fn tags(&self) -> Result<Vec<String>> {
-        self.inner.tags().await
-    }
-    async fn referrers(
-        &self,
-        subject: &Descriptor,
-        artifact_type: Option<&MediaType>,
-    ) -> Result<Vec<Descriptor>> {
-        self.inner.referrers(subject, artifact_type).await
-    }
-}
-
-#[async_trait]
-impl<T: Target> Target for CountingTarget<T> {
-    async fn push(&self, desc: &Descriptor, content: BlobStream) -> Result<()> {
-        *lock(&self.pushes).entry(desc.digest.clone()).or_default() += 1;
-        self.inner.push(desc, content).await
-    }
-    async fn tag(&self, desc: &Descriptor, reference: &str) -> Result<()> {
-        self.inner.tag(desc, reference).await
-    }
-    async fn delete(&self, desc: &Descriptor) -> Result<()> {
-        self.inner.delete(desc).await
-    }
-    async fn untag(&self, reference: &str) -> Result<()> {
-        self.inner.untag(reference).await
-    }
-    async fn mount(&self, desc: &Descriptor, from_repository: &str) -> Result<bool> {
-        self.inner.mount(desc, from_repository).await
-    }
-}
-
-/// Faults a [`FaultyTarget`] injects.
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct Faults {
-    /// The pushes (counted from 1, across all digests) that fail with a transport error before
-    /// reading any content.
-    pub fail_pushes: Vec<usize>,
-    /// Fetches of these digests hand out wrong bytes (the last byte flipped), unverified.
-    pub corrupt: Vec<Digest>,
-    /// Fetches of these digests stop with a transport error after this many bytes.
-    pub cut_after: Option<(Vec<Digest>, u64)>,
-    /// A pause before each fetched chunk.
-    pub delay: Option<Duration>,
-    /// Fetched content comes in chunks of at most this many bytes (so a delay applies often).
-    pub chunk: Option<usize>,
-}
-
-impl Faults {
-    /// Fails the `n`th push (counted from 1).
-    pub fn fail_push(mut self, n: usize) -> Self {
-        self.fail_pushes.push(n);
-        self
-    }
-
-    /// Corrupts fetches of `digest`.
-    pub fn corrupt(mut self, digest: Digest) -> Self {
-        self.corrupt.push(digest);
-        self
-    }
-
-    /// Cuts fetches of `digests` after `bytes` bytes.
-    pub fn cut_after(mut self, digests: Vec<Digest>, bytes: u64) -> Self {
-        self.cut_after = Some((digests, bytes));
-        self
-    }
-
-    /// Pauses `delay` before each fetched chunk of at most `chunk` bytes.
-    pub fn slow(mut self, delay: Duration, chunk: usize) -> Self {
-        self.delay = Some(delay);
-        self.chunk = Some(chunk.max(1));
-        self
-    }
-}
-
-/// A store that misbehaves on purpose, as set by [`Faults`].
-#[derive(Debug)]
-pub struct FaultyTarget<T> {
-    inner: T,
-    faults: Faults,
-    pushes: AtomicUsize,
-}
-
-impl<T> FaultyTarget<T> {
-    /// Wraps `inner` with `faults`.
-    pub fn new(inner: T, faults: Faults) -> Self {
-        FaultyTarget {
-            inner,
-            faults,
-            pushes: AtomicUsize::new(0),
-        }
-    }
-
-    /// The wrapped store.
-    pub fn inner(&self) -> &T {
-        &self.inner
-    }
-}
-
-#[async_trait]
-impl<T: ReadOnlyTarget> ReadOnlyTarget for FaultyTarget<T> {
-    async fn fetch(&self, desc: &Descriptor) -> Result<BlobStream> {
         let mut stream = self.inner.fetch(desc).await?;
         if let Some(chunk) = self.faults.chunk {
             stream = rechunk(stream, chunk);
@@ -237,6 +142,7 @@ impl<T: ReadOnlyTarget> ReadOnlyTarget for FaultyTarget<T> {
         Ok(stream)
     }
     async fn exists(&self, desc: &Descriptor) -> Result<bool> {
+        self.exists_calls.fetch_add(1, Ordering::Relaxed);
         self.inner.exists(desc).await
     }
     async fn resolve(&self, reference: &str) -> Result<Descriptor> {
@@ -258,16 +164,27 @@ impl<T: ReadOnlyTarget> ReadOnlyTarget for FaultyTarget<T> {
 }
 
 #[async_trait]
-impl<T: Target> Target for FaultyTarget<T> {
+impl<T: Target> Target for Instrumented<T> {
     async fn push(&self, desc: &Descriptor, content: BlobStream) -> Result<()> {
-        let n = self.pushes.fetch_add(1, Ordering::SeqCst) + 1;
+        *lock(&self.pushes).entry(desc.digest.clone()).or_default() += 1;
+        let n = self.push_calls.fetch_add(1, Ordering::SeqCst) + 1;
         if self.faults.fail_pushes.contains(&n) {
             return Err(Error::new(
                 ErrorKind::Transport,
                 format!("injected failure of push #{n} ({})", desc.digest),
             ));
         }
-        self.inner.push(desc, content).await
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        if let Some(latency) = self.faults.push_latency
+            && !latency.is_zero()
+        {
+            // (A zero sleep would still wait for the timer's next tick.)
+            tokio::time::sleep(latency).await;
+        }
+        let result = self.inner.push(desc, content).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        result
     }
     async fn tag(&self, desc: &Descriptor, reference: &str) -> Result<()> {
         self.inner.tag(desc, reference).await
@@ -280,6 +197,58 @@ impl<T: Target> Target for FaultyTarget<T> {
     }
     async fn mount(&self, desc: &Descriptor, from_repository: &str) -> Result<bool> {
         self.inner.mount(desc, from_repository).await
+    }
+}
+
+/// Faults an [`Instrumented`] store injects.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Faults {
+    /// The pushes (counted from 1, across all digests) that fail with a transport error before
+    /// reading any content.
+    pub fail_pushes: Vec<usize>,
+    /// Fetches of these digests hand out wrong bytes (the last byte flipped), unverified.
+    pub corrupt: Vec<Digest>,
+    /// Fetches of these digests stop with a transport error after this many bytes.
+    pub cut_after: Option<(Vec<Digest>, u64)>,
+    /// A pause before each fetched chunk.
+    pub delay: Option<Duration>,
+    /// Fetched content comes in chunks of at most this many bytes (so a delay applies often).
+    pub chunk: Option<usize>,
+    /// A pause before each push, as a store across a network takes.
+    pub push_latency: Option<Duration>,
+}
+
+impl Faults {
+    /// Fails the `n`th push (counted from 1).
+    pub fn fail_push(mut self, n: usize) -> Self {
+        self.fail_pushes.push(n);
+        self
+    }
+
+    /// Corrupts fetches of `digest`.
+    pub fn corrupt(mut self, digest: Digest) -> Self {
+        self.corrupt.push(digest);
+        self
+    }
+
+    /// Cuts fetches of `digests` after `bytes` bytes.
+    pub fn cut_after(mut self, digests: Vec<Digest>, bytes: u64) -> Self {
+        self.cut_after = Some((digests, bytes));
+        self
+    }
+
+    /// Pauses `latency` before each push.
+    pub fn push_latency(mut self, latency: Duration) -> Self {
+        self.push_latency = Some(latency);
+        self
+    }
+
+    /// Pauses `delay` before each fetched chunk of at most `chunk` bytes.
+    pub fn slow(mut self, delay: Duration, chunk: usize) -> Self {
+        self.delay = Some(delay);
+        self.chunk = Some(chunk.max(1));
+        self
     }
 }
 
