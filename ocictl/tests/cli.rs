@@ -18,23 +18,26 @@ fn push_and_pull_round_trip_over_the_registry() {
     let src = sample_files();
     let dir = src.path();
     let target = r("cli/roundtrip:v1");
-    let pushed = json(
-        dir,
-        &[
-            "push",
-            "--plain-http",
-            &target,
-            "hello.txt",
-            "big.bin:application/octet-stream",
-            "docs",
-            "--artifact-type",
-            "application/vnd.example.bundle",
-            "-a",
-            "org.example.owner=team",
-            "--created",
-            "2025-02-03T04:05:06Z",
-        ],
-    );
+    let push = |to: &str| {
+        json(
+            dir,
+            &[
+                "push",
+                "--plain-http",
+                to,
+                "hello.txt",
+                "big.bin:application/octet-stream",
+                "docs",
+                "--artifact-type",
+                "application/vnd.example.bundle",
+                "-a",
+                "org.example.owner=team",
+                "--created",
+                "2025-02-03T04:05:06Z",
+            ],
+        )
+    };
+    let pushed = push(&target);
     let digest = pushed["digest"].as_str().unwrap().to_owned();
     assert_eq!(pushed["artifactType"], "application/vnd.example.bundle");
     assert_eq!(
@@ -43,23 +46,7 @@ fn push_and_pull_round_trip_over_the_registry() {
     );
 
     // Fixed time, same files: the same digest again.
-    let again = json(
-        dir,
-        &[
-            "push",
-            "--plain-http",
-            &r("cli/roundtrip:v1-again"),
-            "hello.txt",
-            "big.bin:application/octet-stream",
-            "docs",
-            "--artifact-type",
-            "application/vnd.example.bundle",
-            "-a",
-            "org.example.owner=team",
-            "--created",
-            "2025-02-03T04:05:06Z",
-        ],
-    );
+    let again = push(&r("cli/roundtrip:v1-again"));
     assert_eq!(again["digest"], digest.as_str());
 
     let manifest: serde_json::Value =
@@ -537,21 +524,24 @@ fn login_stores_checked_credentials_and_logout_removes_them() {
     let config_s = config.to_str().unwrap();
     let target = format!("{}/cli/auth:v1", r.host());
 
+    let login = |password: &str| {
+        ocictl_with_stdin(
+            dir,
+            &[
+                "login",
+                "--plain-http",
+                r.host(),
+                "-u",
+                user,
+                "--password-stdin",
+                "--registry-config",
+                config_s,
+            ],
+            Some(&format!("{password}\n")),
+        )
+    };
     // A wrong password is refused and nothing is stored.
-    let out = ocictl_with_stdin(
-        dir,
-        &[
-            "login",
-            "--plain-http",
-            r.host(),
-            "-u",
-            user,
-            "--password-stdin",
-            "--registry-config",
-            config_s,
-        ],
-        Some("wrong-password\n"),
-    );
+    let out = login("wrong-password");
     assert_eq!(
         out.status.code(),
         Some(4),
@@ -560,20 +550,7 @@ fn login_stores_checked_credentials_and_logout_removes_them() {
     );
     assert!(!config.exists() || !std::fs::read_to_string(&config).unwrap().contains(r.host()));
 
-    let out = ocictl_with_stdin(
-        dir,
-        &[
-            "login",
-            "--plain-http",
-            r.host(),
-            "-u",
-            user,
-            "--password-stdin",
-            "--registry-config",
-            config_s,
-        ],
-        Some(&format!("{pass}\n")),
-    );
+    let out = login(pass);
     assert!(
         out.status.success(),
         "{}",
