@@ -83,7 +83,6 @@ pub async fn run(src: &dyn Target, dst: &dyn Target) -> Result<Vec<Descriptor>> 
     Ok(referrers)
 }
 
-#[allow(dead_code)]
 #[tokio::main]
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -49,7 +49,6 @@ pub async fn run(reference: &str, dir: &std::path::Path) -> Result<Vec<ErrorKind
     Ok(seen)
 }
 
-#[allow(dead_code)]
 #[tokio::main]
 async fn main() -> Result<()> {
     let dir = tempfile::tempdir()?;

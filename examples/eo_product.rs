@@ -66,11 +66,8 @@ pub async fn run(target: &dyn Target) -> Result<(Descriptor, Vec<PathBuf>)> {
     Ok((manifest, paths))
 }
 
-#[allow(dead_code)]
 #[tokio::main]
 async fn main() -> Result<()> {
     let t = oci_examples::target_from_args().await?;
-    println!("using {}", t.description);
-    run(&*t.target).await?;
-    Ok(())
+    run(&*t.target).await.map(drop)
 }

@@ -50,7 +50,8 @@ pub fn registry_target(repository: &str, plain_http: bool) -> Result<Arc<dyn Tar
 }
 
 /// The target named on the command line: `--oci-layout DIR`, `[--plain-http] host/repo`, or by
-/// default a layout in a temporary directory that lives as long as the returned value.
+/// default a layout in a temporary directory that lives as long as the returned value. Says on
+/// stdout which store it uses.
 ///
 /// # Errors
 ///
@@ -84,6 +85,16 @@ pub async fn target_from_args() -> Result<ExampleTarget> {
         }
         i += 1;
     }
+    let chosen = open_example_target(repository, layout, plain_http).await?;
+    println!("using {}", chosen.description);
+    Ok(chosen)
+}
+
+async fn open_example_target(
+    repository: Option<String>,
+    layout: Option<PathBuf>,
+    plain_http: bool,
+) -> Result<ExampleTarget> {
     if let Some(repo) = repository {
         return Ok(ExampleTarget {
             target: registry_target(&repo, plain_http)?,

@@ -81,7 +81,6 @@ pub async fn run(work: &Path) -> Result<Summary> {
     })
 }
 
-#[allow(dead_code)]
 #[tokio::main]
 async fn main() -> Result<()> {
     let keep = std::env::args().nth(1).map(PathBuf::from);
