@@ -16,7 +16,6 @@ use reqwest::header::{ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, RANGE};
 use reqwest::{Method, Response, StatusCode};
 
 use crate::errors::{from_response, transport};
-use crate::http::Call;
 use crate::repository::Repository;
 
 /// How large blobs are downloaded over several connections.
@@ -96,7 +95,7 @@ impl Repository {
     ) -> Result<Response> {
         let what = format!("fetch blob {}/{}@{}", self.registry, self.name, desc.digest);
         let url = self.url(&format!("blobs/{}", desc.digest))?;
-        let mut call = Call::new(&what, &self.registry, self.pull_scopes(), Method::GET, url);
+        let mut call = self.call(&what, self.pull_scopes(), Method::GET, url);
         if let Some((from, to)) = range {
             let spec = match to {
                 Some(to) => format!("bytes={from}-{to}"),

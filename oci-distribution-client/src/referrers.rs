@@ -20,7 +20,6 @@ use reqwest::header::ACCEPT;
 use reqwest::{Method, StatusCode};
 
 use crate::errors::from_response;
-use crate::http::Call;
 use crate::repository::Repository;
 
 /// (registry, repository, subject): the key of one fallback index.
@@ -114,14 +113,8 @@ impl Repository {
             let response = self
                 .inner
                 .send(
-                    Call::new(
-                        &what,
-                        &self.registry,
-                        self.pull_scopes(),
-                        Method::GET,
-                        url.clone(),
-                    )
-                    .header(ACCEPT, media_types::IMAGE_INDEX),
+                    self.call(&what, self.pull_scopes(), Method::GET, url.clone())
+                        .header(ACCEPT, media_types::IMAGE_INDEX),
                 )
                 .await?;
             match response.status() {

@@ -18,7 +18,6 @@ use serde::Serialize;
 use crate::auth::{Challenge, Scopes};
 use crate::client::{Client, api_host};
 use crate::errors::from_response;
-use crate::http::Call;
 use crate::repository::Repository;
 use crate::upload::{cancel, location};
 
@@ -254,15 +253,9 @@ async fn probe_single_post(
         let response = repo
             .inner
             .send(
-                Call::new(
-                    &what,
-                    &repo.registry,
-                    repo.push_scopes(),
-                    Method::POST,
-                    url.clone(),
-                )
-                .header(CONTENT_TYPE, "application/octet-stream")
-                .bytes(data),
+                repo.call(&what, repo.push_scopes(), Method::POST, url.clone())
+                    .header(CONTENT_TYPE, "application/octet-stream")
+                    .bytes(data),
             )
             .await?;
         match response.status() {
@@ -308,8 +301,9 @@ async fn probe_blob_redirect(
         Ok(u) => u,
         Err(e) => return unknown(NAME, &e),
     };
-    let call =
-        Call::new(&what, &repo.registry, repo.pull_scopes(), Method::GET, url).without_redirects();
+    let call = repo
+        .call(&what, repo.pull_scopes(), Method::GET, url)
+        .without_redirects();
     let response = match repo.inner.send(call).await {
         Ok(r) => r,
         Err(e) => return unknown(NAME, &e),
@@ -355,14 +349,8 @@ async fn probe_chunked(repo: &Repository, cleanup: &mut Vec<(Repository, Descrip
         let response = repo
             .inner
             .send(
-                Call::new(
-                    &what,
-                    &repo.registry,
-                    repo.push_scopes(),
-                    Method::POST,
-                    url.clone(),
-                )
-                .header(CONTENT_LENGTH, "0"),
+                repo.call(&what, repo.push_scopes(), Method::POST, url.clone())
+                    .header(CONTENT_LENGTH, "0"),
             )
             .await?;
         if response.status() != StatusCode::ACCEPTED {
@@ -382,16 +370,10 @@ async fn probe_chunked(repo: &Repository, cleanup: &mut Vec<(Repository, Descrip
             let response = repo
                 .inner
                 .send(
-                    Call::new(
-                        &what,
-                        &repo.registry,
-                        repo.push_scopes(),
-                        Method::PATCH,
-                        loc.clone(),
-                    )
-                    .header(CONTENT_TYPE, "application/octet-stream")
-                    .header(CONTENT_RANGE, format!("{offset}-{}", end - 1))
-                    .bytes(data.slice(offset..end)),
+                    repo.call(&what, repo.push_scopes(), Method::PATCH, loc.clone())
+                        .header(CONTENT_TYPE, "application/octet-stream")
+                        .header(CONTENT_RANGE, format!("{offset}-{}", end - 1))
+                        .bytes(data.slice(offset..end)),
                 )
                 .await?;
             if response.status() != StatusCode::ACCEPTED {
@@ -407,7 +389,7 @@ async fn probe_chunked(repo: &Repository, cleanup: &mut Vec<(Repository, Descrip
         let response = repo
             .inner
             .send(
-                Call::new(&what, &repo.registry, repo.push_scopes(), Method::PUT, put)
+                repo.call(&what, repo.push_scopes(), Method::PUT, put)
                     .header(CONTENT_LENGTH, "0"),
             )
             .await?;
@@ -453,7 +435,7 @@ async fn try_mount(repo: &Repository, desc: &Descriptor, from: Option<&str>) -> 
     let response = repo
         .inner
         .send(
-            Call::new(&what, &repo.registry, &scopes, Method::POST, url.clone())
+            repo.call(&what, &scopes, Method::POST, url.clone())
                 .header(CONTENT_LENGTH, "0"),
         )
         .await?;
@@ -534,13 +516,7 @@ async fn probe_referrers(repo: &Repository, subject: &Descriptor) -> Finding {
         let url = repo.url(&format!("referrers/{}", subject.digest))?;
         let response = repo
             .inner
-            .send(Call::new(
-                &what,
-                &repo.registry,
-                repo.pull_scopes(),
-                Method::GET,
-                url,
-            ))
+            .send(repo.call(&what, repo.pull_scopes(), Method::GET, url))
             .await?;
         let status = response.status();
         let is_index = response
@@ -575,13 +551,7 @@ async fn probe_pagination(repo: &Repository, tags: &[String]) -> Finding {
         url.set_query(Some("n=1"));
         let response = repo
             .inner
-            .send(Call::new(
-                &what,
-                &repo.registry,
-                repo.pull_scopes(),
-                Method::GET,
-                url.clone(),
-            ))
+            .send(repo.call(&what, repo.pull_scopes(), Method::GET, url.clone()))
             .await?;
         if !response.status().is_success() {
             return Err(from_response(&what, response).await);

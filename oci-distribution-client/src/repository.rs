@@ -79,6 +79,17 @@ impl Repository {
         &self.name
     }
 
+    /// One request to this repository's registry: `what` names it in errors.
+    pub(crate) fn call<'a>(
+        &'a self,
+        what: &'a str,
+        scopes: &'a Scopes,
+        method: Method,
+        url: Url,
+    ) -> Call<'a> {
+        Call::new(what, &self.registry, scopes, method, url)
+    }
+
     pub(crate) fn url(&self, path: &str) -> Result<Url> {
         self.inner
             .api_base(&self.registry)?
@@ -137,7 +148,7 @@ impl Repository {
             let response = self
                 .inner
                 .send(
-                    Call::new(&what, &self.registry, &self.pull, Method::GET, url.clone())
+                    self.call(&what, &self.pull, Method::GET, url.clone())
                         .header(ACCEPT, distribution::MANIFEST_ACCEPT),
                 )
                 .await?;
@@ -227,18 +238,13 @@ impl Repository {
         }
         let (_, body) = self.fetch_manifest_ref(desc.digest.as_str()).await?;
         // The digest matched; the size must too.
-        let verified = VerifyingStream::new(bytes_stream(body), &desc.digest, desc.size)?;
-        Ok(Box::pin(verified))
+        oci_target::verified_stream(desc, bytes_stream(body))
     }
 
     async fn fetch_blob(&self, desc: &Descriptor) -> Result<BlobStream> {
         desc.digest.hash_algorithm()?;
         let stream = self.resumable_blob(desc).await?;
-        Ok(Box::pin(VerifyingStream::new(
-            stream,
-            &desc.digest,
-            desc.size,
-        )?))
+        oci_target::verified_stream(desc, stream)
     }
 
     async fn push_manifest(
@@ -287,7 +293,8 @@ impl Repository {
     ) -> Result<bool> {
         let what = self.what("push manifest", reference);
         let url = self.url(&format!("manifests/{reference}"))?;
-        let call = Call::new(&what, &self.registry, &self.push, Method::PUT, url)
+        let call = self
+            .call(&what, &self.push, Method::PUT, url)
             .header(CONTENT_TYPE, desc.media_type.as_str())
             .body(CallBody::Bytes(body));
         let response = self.inner.send(call).await?;
@@ -317,7 +324,7 @@ impl Repository {
         let response = self
             .inner
             .send(
-                Call::new(&what, &self.registry, scopes, Method::HEAD, url)
+                self.call(&what, scopes, Method::HEAD, url)
                     .header(ACCEPT, distribution::MANIFEST_ACCEPT),
             )
             .await?;
@@ -581,7 +588,7 @@ impl Target for Repository {
         all.extend(&scopes);
         let response = self
             .inner
-            .send(Call::new(&what, &self.registry, &all, Method::DELETE, url))
+            .send(self.call(&what, &all, Method::DELETE, url))
             .await?;
         if !response.status().is_success() {
             return Err(from_response(&what, response).await);
@@ -600,13 +607,7 @@ impl Target for Repository {
         scopes.extend(&Scopes::repository(&self.name, "delete"));
         let response = self
             .inner
-            .send(Call::new(
-                &what,
-                &self.registry,
-                &scopes,
-                Method::DELETE,
-                url,
-            ))
+            .send(self.call(&what, &scopes, Method::DELETE, url))
             .await?;
         match response.status() {
             s if s.is_success() => Ok(()),

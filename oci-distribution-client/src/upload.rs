@@ -18,7 +18,7 @@ use reqwest::{Method, Response, StatusCode, Url};
 
 use crate::auth::Scopes;
 use crate::errors::from_response;
-use crate::http::{Call, CallBody, same_origin};
+use crate::http::{CallBody, same_origin};
 use crate::repository::{Repository, header_digest};
 
 const OCTET: &str = "application/octet-stream";
@@ -87,16 +87,11 @@ async fn single_post(
     let mut url = repo.url("blobs/uploads/")?;
     url.query_pairs_mut()
         .append_pair("digest", desc.digest.as_str());
-    let call = Call::new(
-        what,
-        &repo.registry,
-        repo.push_scopes(),
-        Method::POST,
-        url.clone(),
-    )
-    .header(CONTENT_TYPE, OCTET)
-    .header(CONTENT_LENGTH, body.len().to_string())
-    .body(CallBody::Bytes(body.clone()));
+    let call = repo
+        .call(what, repo.push_scopes(), Method::POST, url.clone())
+        .header(CONTENT_TYPE, OCTET)
+        .header(CONTENT_LENGTH, body.len().to_string())
+        .body(CallBody::Bytes(body.clone()));
     let response = repo.inner.send(call).await?;
     match response.status() {
         StatusCode::CREATED => Ok(()),
@@ -134,7 +129,7 @@ async fn start(
     let response = repo
         .inner
         .send(
-            Call::new(what, &repo.registry, scopes, Method::POST, url.clone())
+            repo.call(what, scopes, Method::POST, url.clone())
                 .header(CONTENT_LENGTH, "0"),
         )
         .await?;
@@ -195,7 +190,8 @@ async fn finish(
 ) -> Result<()> {
     url.query_pairs_mut()
         .append_pair("digest", desc.digest.as_str());
-    let mut call = Call::new(what, &repo.registry, repo.push_scopes(), Method::PUT, url)
+    let mut call = repo
+        .call(what, repo.push_scopes(), Method::PUT, url)
         .header(CONTENT_TYPE, OCTET)
         .body(body);
     call = call.header(CONTENT_LENGTH, len.unwrap_or(0).to_string());
@@ -396,17 +392,12 @@ async fn patch(
     piece: bytes::Bytes,
 ) -> Result<Response> {
     let end = offset + piece.len() as u64 - 1;
-    let call = Call::new(
-        what,
-        &repo.registry,
-        repo.push_scopes(),
-        Method::PATCH,
-        url.clone(),
-    )
-    .header(CONTENT_TYPE, OCTET)
-    .header(CONTENT_LENGTH, piece.len().to_string())
-    .header(reqwest::header::CONTENT_RANGE, format!("{offset}-{end}"))
-    .body(CallBody::Bytes(piece));
+    let call = repo
+        .call(what, repo.push_scopes(), Method::PATCH, url.clone())
+        .header(CONTENT_TYPE, OCTET)
+        .header(CONTENT_LENGTH, piece.len().to_string())
+        .header(reqwest::header::CONTENT_RANGE, format!("{offset}-{end}"))
+        .body(CallBody::Bytes(piece));
     repo.inner.send(call).await
 }
 
@@ -414,13 +405,7 @@ async fn patch(
 async fn status(repo: &Repository, what: &str, url: &Url) -> Result<u64> {
     let response = repo
         .inner
-        .send(Call::new(
-            what,
-            &repo.registry,
-            repo.push_scopes(),
-            Method::GET,
-            url.clone(),
-        ))
+        .send(repo.call(what, repo.push_scopes(), Method::GET, url.clone()))
         .await?;
     if response.status() != StatusCode::NO_CONTENT {
         return Err(from_response(what, response).await);
@@ -453,13 +438,7 @@ async fn status(repo: &Repository, what: &str, url: &Url) -> Result<u64> {
 
 /// Abandons an upload session (best effort).
 pub(crate) async fn cancel(repo: &Repository, what: &str, url: Url) {
-    let call = Call::new(
-        what,
-        &repo.registry,
-        repo.push_scopes(),
-        Method::DELETE,
-        url,
-    );
+    let call = repo.call(what, repo.push_scopes(), Method::DELETE, url);
     if let Err(e) = repo.inner.send(call).await {
         tracing::debug!(what, error = %e, "cancelling the upload failed");
     }
@@ -482,7 +461,7 @@ pub(crate) async fn mount(repo: &Repository, desc: &Descriptor, from: &str) -> R
     let response = repo
         .inner
         .send(
-            Call::new(&what, &repo.registry, &scopes, Method::POST, url.clone())
+            repo.call(&what, &scopes, Method::POST, url.clone())
                 .header(CONTENT_LENGTH, "0"),
         )
         .await?;

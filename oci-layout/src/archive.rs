@@ -11,7 +11,6 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use oci_digest::VerifyingStream;
 use oci_spec_types::{Descriptor, ImageIndex, ImageLayout, MediaType};
 use oci_target::{BlobStream, Error, ErrorKind, ReadOnlyTarget, RefKind, Result, parse_ref};
 
@@ -166,11 +165,7 @@ impl ReadOnlyTarget for OciArchive {
         file.seek(SeekFrom::Start(offset)).map_err(Error::from)?;
         // Only this entry's bytes: the verifier sees exactly what the archive holds for it.
         let stream = oci_target::file_stream_limited(file, &self.inner.path, size);
-        Ok(Box::pin(VerifyingStream::new(
-            stream,
-            &desc.digest,
-            desc.size,
-        )?))
+        oci_target::verified_stream(desc, stream)
     }
 
     async fn exists(&self, desc: &Descriptor) -> Result<bool> {

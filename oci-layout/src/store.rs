@@ -310,11 +310,7 @@ impl ReadOnlyTarget for OciLayout {
         let file =
             std::fs::File::open(&path).map_err(|e| Error::at_path("cannot open blob", &path, e))?;
         let chunks = oci_target::file_stream(file, path);
-        Ok(Box::pin(VerifyingStream::new(
-            chunks,
-            &desc.digest,
-            desc.size,
-        )?))
+        oci_target::verified_stream(desc, chunks)
     }
 
     async fn exists(&self, desc: &Descriptor) -> Result<bool> {

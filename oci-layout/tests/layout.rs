@@ -298,11 +298,11 @@ async fn push_real_image(store: &OciLayout, work: &Path, arch: &str) -> Descript
     let manifest = ImageManifest::new(config_desc, vec![layer])
         .to_document()
         .unwrap();
-    let desc = store
+
+    store
         .push_content(MediaType::image_manifest(), manifest.bytes().clone())
         .await
-        .unwrap();
-    desc
+        .unwrap()
 }
 
 #[tokio::test]

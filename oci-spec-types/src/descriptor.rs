@@ -71,23 +71,9 @@ impl Descriptor {
         Descriptor::new(self.media_type.clone(), self.digest.clone(), self.size)
     }
 
-    /// Sets `artifactType`.
-    pub fn with_artifact_type(mut self, artifact_type: MediaType) -> Self {
-        self.artifact_type = Some(artifact_type);
-        self
-    }
-
     /// Sets `platform`.
     pub fn with_platform(mut self, platform: Platform) -> Self {
         self.platform = Some(platform);
-        self
-    }
-
-    /// Adds one annotation.
-    pub fn with_annotation(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.annotations
-            .get_or_insert_with(BTreeMap::new)
-            .insert(key.into(), value.into());
         self
     }
 
@@ -118,3 +104,5 @@ impl Descriptor {
         self.annotations.as_ref()?.get(key).map(String::as_str)
     }
 }
+
+crate::builders::setters!(Descriptor: artifact_type, annotation);

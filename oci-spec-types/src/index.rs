@@ -48,26 +48,6 @@ impl ImageIndex {
         }
     }
 
-    /// Sets `artifactType`.
-    pub fn with_artifact_type(mut self, artifact_type: MediaType) -> Self {
-        self.artifact_type = Some(artifact_type);
-        self
-    }
-
-    /// Sets `subject`.
-    pub fn with_subject(mut self, subject: Descriptor) -> Self {
-        self.subject = Some(subject);
-        self
-    }
-
-    /// Adds one annotation.
-    pub fn with_annotation(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.annotations
-            .get_or_insert_with(BTreeMap::new)
-            .insert(key.into(), value.into());
-        self
-    }
-
     /// Adds a manifest, or replaces the one for the same platform (an index update for a
     /// multi-platform artifact).
     pub fn upsert(&mut self, manifest: Descriptor) {
@@ -136,3 +116,5 @@ impl ImageIndex {
         Ok(())
     }
 }
+
+crate::builders::setters!(ImageIndex: artifact_type, subject, annotation);

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod annotations;
+mod builders;
 mod config;
 mod descriptor;
 pub mod distribution;

@@ -51,26 +51,6 @@ impl ImageManifest {
         }
     }
 
-    /// Sets `artifactType`.
-    pub fn with_artifact_type(mut self, artifact_type: MediaType) -> Self {
-        self.artifact_type = Some(artifact_type);
-        self
-    }
-
-    /// Sets `subject`.
-    pub fn with_subject(mut self, subject: Descriptor) -> Self {
-        self.subject = Some(subject);
-        self
-    }
-
-    /// Adds one annotation.
-    pub fn with_annotation(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.annotations
-            .get_or_insert_with(BTreeMap::new)
-            .insert(key.into(), value.into());
-        self
-    }
-
     /// Parses a manifest, keeping its bytes.
     ///
     /// # Errors
@@ -126,3 +106,5 @@ impl ImageManifest {
         Ok(())
     }
 }
+
+crate::builders::setters!(ImageManifest: artifact_type, subject, annotation);

@@ -8,6 +8,21 @@ use oci_spec_types::{Descriptor, MAX_MANIFEST_BYTES, MediaType};
 
 use crate::{BlobStream, Error, ErrorKind, ReadOnlyTarget, Result, Target};
 
+/// `stream` checked against `desc` as it is read: it ends with an error unless it yields exactly
+/// `desc.size` bytes that hash to `desc.digest`. What every store's `fetch` hands out.
+///
+/// # Errors
+///
+/// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) when the digest's algorithm cannot
+/// be computed.
+pub fn verified_stream(desc: &Descriptor, stream: BlobStream) -> Result<BlobStream> {
+    Ok(Box::pin(oci_digest::VerifyingStream::new(
+        stream,
+        &desc.digest,
+        desc.size,
+    )?))
+}
+
 /// A [`BlobStream`] over bytes already in memory, in pieces of at most 1 MiB (no data copied).
 pub fn bytes_stream(data: Bytes) -> BlobStream {
     const PIECE: usize = 1 << 20;

@@ -104,11 +104,7 @@ impl ReadOnlyTarget for MemoryStore {
             .map(|e| e.data.clone())
             .ok_or_else(|| not_found(desc))?;
         let stream = crate::ext::bytes_stream(data);
-        Ok(Box::pin(VerifyingStream::new(
-            stream,
-            &desc.digest,
-            desc.size,
-        )?))
+        crate::verified_stream(desc, stream)
     }
 
     async fn exists(&self, desc: &Descriptor) -> Result<bool> {

@@ -598,11 +598,7 @@ async fn pull_layer(
         .await?
     };
     // Stores verify what they hand out; checking here as well keeps a pull safe over any store.
-    let mut stream: oci_target::BlobStream = Box::pin(oci_digest::VerifyingStream::new(
-        source.fetch(layer).await?,
-        &layer.digest,
-        layer.size,
-    )?);
+    let mut stream = oci_target::verified_stream(layer, source.fetch(layer).await?)?;
     if let Some(sink) = &options.progress {
         stream = report_bytes(layer, stream, Arc::clone(sink));
     }
