@@ -99,6 +99,11 @@ impl<'a> Call<'a> {
         self
     }
 
+    /// No body, said with `Content-Length: 0` (a POST or PUT some registries refuse without it).
+    pub(crate) fn empty_body(self) -> Self {
+        self.header(reqwest::header::CONTENT_LENGTH, "0")
+    }
+
     /// Bytes in memory as the body, with their `Content-Length`.
     pub(crate) fn bytes(self, body: Bytes) -> Self {
         self.header(reqwest::header::CONTENT_LENGTH, body.len().to_string())

@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use oci_spec_types::{Descriptor, MediaType};
 use oci_target::{Error, ReadOnlyTarget, Result, Target, TargetExt, bytes_stream};
-use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, WWW_AUTHENTICATE};
+use reqwest::header::{CONTENT_RANGE, CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 
@@ -350,7 +350,7 @@ async fn probe_chunked(repo: &Repository, cleanup: &mut Vec<(Repository, Descrip
             .inner
             .send(
                 repo.call(&what, repo.push_scopes(), Method::POST, url.clone())
-                    .header(CONTENT_LENGTH, "0"),
+                    .empty_body(),
             )
             .await?;
         if response.status() != StatusCode::ACCEPTED {
@@ -390,7 +390,7 @@ async fn probe_chunked(repo: &Repository, cleanup: &mut Vec<(Repository, Descrip
             .inner
             .send(
                 repo.call(&what, repo.push_scopes(), Method::PUT, put)
-                    .header(CONTENT_LENGTH, "0"),
+                    .empty_body(),
             )
             .await?;
         if response.status() != StatusCode::CREATED {
@@ -436,7 +436,7 @@ async fn try_mount(repo: &Repository, desc: &Descriptor, from: Option<&str>) -> 
         .inner
         .send(
             repo.call(&what, &scopes, Method::POST, url.clone())
-                .header(CONTENT_LENGTH, "0"),
+                .empty_body(),
         )
         .await?;
     match response.status() {

@@ -130,7 +130,7 @@ async fn start(
         .inner
         .send(
             repo.call(what, scopes, Method::POST, url.clone())
-                .header(CONTENT_LENGTH, "0"),
+                .empty_body(),
         )
         .await?;
     if response.status() != StatusCode::ACCEPTED {
@@ -462,7 +462,7 @@ pub(crate) async fn mount(repo: &Repository, desc: &Descriptor, from: &str) -> R
         .inner
         .send(
             repo.call(&what, &scopes, Method::POST, url.clone())
-                .header(CONTENT_LENGTH, "0"),
+                .empty_body(),
         )
         .await?;
     match response.status() {

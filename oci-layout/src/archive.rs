@@ -205,16 +205,7 @@ impl ReadOnlyTarget for OciArchive {
     }
 
     async fn tags(&self) -> Result<Vec<String>> {
-        let mut tags: Vec<String> = self
-            .inner
-            .index
-            .manifests
-            .iter()
-            .filter_map(|m| ref_name(m).map(str::to_owned))
-            .collect();
-        tags.sort();
-        tags.dedup();
-        Ok(tags)
+        Ok(crate::index::tags(&self.inner.index))
     }
 }
 

@@ -101,6 +101,18 @@ pub(crate) fn ref_name(d: &Descriptor) -> Option<&str> {
     d.annotation(oci_spec_types::annotations::REF_NAME)
 }
 
+/// The tags `index` names, sorted, each once.
+pub(crate) fn tags(index: &ImageIndex) -> Vec<String> {
+    let mut tags: Vec<String> = index
+        .manifests
+        .iter()
+        .filter_map(|m| ref_name(m).map(str::to_owned))
+        .collect();
+    tags.sort();
+    tags.dedup();
+    tags
+}
+
 /// The descriptor `index` (or an index nested in it) records for `digest`, searching nested
 /// indexes breadth-first, each one once, as deep and as many as the limits allow. `read_blob`
 /// reads a nested index (`None` when it is not there).

@@ -374,15 +374,7 @@ impl ReadOnlyTarget for OciLayout {
     }
 
     async fn tags(&self) -> Result<Vec<String>> {
-        let index = self.index().await?;
-        let mut tags: Vec<String> = index
-            .manifests
-            .iter()
-            .filter_map(|m| ref_name(m).map(str::to_owned))
-            .collect();
-        tags.sort();
-        tags.dedup();
-        Ok(tags)
+        Ok(crate::index::tags(&self.index().await?))
     }
 
     async fn referrers(

@@ -192,14 +192,17 @@ async fn bad_input_gives_typed_errors_and_changes_nothing() {
     );
 
     // index.json that is not JSON, or not an index; an unknown layout version.
-    std::fs::write(dir.join("index.json"), b"{ not json").unwrap();
-    assert_eq!(
-        OciLayout::open(&dir, LayoutOptions::default())
-            .await
-            .unwrap_err()
-            .kind(),
-        ErrorKind::InvalidManifest
-    );
+    let open_fails = |index: &'static [u8]| {
+        let dir = dir.clone();
+        async move {
+            std::fs::write(dir.join("index.json"), index).unwrap();
+            OciLayout::open(&dir, LayoutOptions::default())
+                .await
+                .unwrap_err()
+                .kind()
+        }
+    };
+    assert_eq!(open_fails(b"{ not json").await, ErrorKind::InvalidManifest);
     assert_eq!(
         store.tag(&m, "v2").await.unwrap_err().kind(),
         ErrorKind::InvalidManifest
@@ -209,16 +212,8 @@ async fn bad_input_gives_typed_errors_and_changes_nothing() {
         b"{ not json",
         "a broken index was overwritten"
     );
-    std::fs::write(
-        dir.join("index.json"),
-        br#"{"schemaVersion":2,"config":{}}"#,
-    )
-    .unwrap();
     assert_eq!(
-        OciLayout::open(&dir, LayoutOptions::default())
-            .await
-            .unwrap_err()
-            .kind(),
+        open_fails(br#"{"schemaVersion":2,"config":{}}"#).await,
         ErrorKind::InvalidManifest
     );
     std::fs::write(dir.join("index.json"), &index_before).unwrap();

@@ -183,31 +183,17 @@ fn limits_are_set_from_the_command_line() {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
     nested_layout(&dir.join("deep"), 100);
-    let said = fails(
-        dir,
-        &[
-            "cp",
-            "--from-oci-layout",
-            "--to-oci-layout",
-            "deep:top",
-            "copy:top",
-        ],
-        1,
-    );
+    let copy = [
+        "cp",
+        "--from-oci-layout",
+        "--to-oci-layout",
+        "deep:top",
+        "copy:top",
+    ];
+    let said = fails(dir, &copy, 1);
     assert!(said.contains("graph-depth limit of 64"), "{said}");
     assert!(said.contains("--limit graph-depth="), "{said}");
-    ok(
-        dir,
-        &[
-            "cp",
-            "--from-oci-layout",
-            "--to-oci-layout",
-            "deep:top",
-            "copy:top",
-            "--limit",
-            "graph-depth=200",
-        ],
-    );
+    ok(dir, &[&copy[..], &["--limit", "graph-depth=200"]].concat());
     let said = fails(
         dir,
         &["resolve", "--oci-layout", "deep:top", "--limit", "nope=1"],
