@@ -66,6 +66,7 @@ impl Client {
                 http,
                 auth: Auth::new(&config),
                 referrers: Default::default(),
+                single_post: Default::default(),
                 config,
             }),
         })

@@ -111,10 +111,12 @@ pub struct ClientConfig {
     /// Called with the text of each `Warning: 299` header a registry sends (deprecations,
     /// policy notices). They are also logged at warn level.
     pub on_warning: Option<WarningHook>,
-    /// Try a single `POST ?digest=` upload for small blobs (distribution-spec "monolithic POST");
-    /// a registry that answers with an upload session instead gets the usual PUT. Default off,
-    /// since not every registry supports it.
-    pub single_post_upload: bool,
+    /// Single `POST ?digest=` uploads of small blobs (distribution-spec "monolithic POST"): one
+    /// request instead of two. `None` (the default): tried once per registry, and used from then
+    /// on where the registry stored the blob (201), not where it opened an upload session
+    /// instead (202, which the upload then goes on with). `Some(true)`: always tried;
+    /// `Some(false)`: never.
+    pub single_post_upload: Option<bool>,
     /// Send every request through this proxy (`http://host:port`). Without it, the standard
     /// `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` variables apply.
     pub proxy: Option<String>,
@@ -137,7 +139,7 @@ impl Default for ClientConfig {
             chunk_size: None,
             parallel_download: None,
             on_warning: None,
-            single_post_upload: false,
+            single_post_upload: None,
             proxy: None,
         }
     }
@@ -237,9 +239,9 @@ impl ClientConfig {
         self
     }
 
-    /// Turns single-POST uploads of small blobs on or off.
+    /// Turns single-POST uploads of small blobs on or off, instead of finding out per registry.
     pub fn with_single_post_upload(mut self, on: bool) -> Self {
-        self.single_post_upload = on;
+        self.single_post_upload = Some(on);
         self
     }
 

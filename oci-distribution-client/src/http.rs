@@ -24,6 +24,8 @@ pub(crate) struct Inner {
     pub(crate) config: ClientConfig,
     pub(crate) auth: Auth,
     pub(crate) referrers: crate::referrers::ReferrersState,
+    /// Per registry: whether a single-POST upload stored the blob (found by the first one).
+    pub(crate) single_post: std::sync::Mutex<std::collections::HashMap<String, bool>>,
 }
 
 /// The body of a request.

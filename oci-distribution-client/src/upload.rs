@@ -23,52 +23,56 @@ use crate::repository::{Repository, header_digest};
 
 const OCTET: &str = "application/octet-stream";
 
-/// Pushes a blob: nothing if the registry has it, else an upload checked as it streams.
+/// Pushes a blob, as an upload checked as it streams.
+///
+/// A blob larger than the client buffers is first looked for (`HEAD`): the registry may have
+/// it, and a round trip costs less than sending it. A small one is sent straight away, as
+/// oras-go does: callers that may hold it already (the copy engine) have asked, and asking again
+/// would cost as much as the upload. Small blobs go in one request where the registry takes
+/// single-POST uploads.
 pub(crate) async fn push_blob(
     repo: &Repository,
     desc: &Descriptor,
     content: BlobStream,
 ) -> Result<()> {
     Verifier::new(&desc.digest, desc.size)?;
-    if repo.exists(desc).await? {
+    let config = &repo.inner.config;
+    let small = desc.size <= config.buffered_upload_max;
+    if !small && repo.exists(desc).await? {
         return Ok(());
     }
     let what = format!("push blob {}/{}@{}", repo.registry, repo.name, desc.digest);
-    let config = &repo.inner.config;
-    if config.single_post_upload && desc.size <= config.buffered_upload_max {
+    let payload = if small {
         let verified = VerifyingStream::new(content, &desc.digest, desc.size)?;
-        let body = read_to_bytes(Box::pin(verified), desc.size).await?;
-        return single_post(repo, &what, desc, body).await;
+        Payload::Whole(read_to_bytes(Box::pin(verified), desc.size).await?)
+    } else {
+        Payload::Stream(content)
+    };
+    if let Payload::Whole(body) = &payload
+        && single_post_wanted(repo)
+    {
+        let outcome = single_post(repo, &what, desc, body.clone()).await?;
+        if config.single_post_upload.is_none() {
+            let stored = outcome == Some(true);
+            lock_single_post(repo).insert(repo.registry.clone(), stored);
+        }
+        if outcome.is_some() {
+            return Ok(());
+        }
     }
     let (location, min_chunk) = start(repo, &what, repo.push_scopes(), None).await?;
-    let result = if desc.size <= config.buffered_upload_max {
-        let verified = VerifyingStream::new(content, &desc.digest, desc.size)?;
-        match read_to_bytes(Box::pin(verified), desc.size).await {
-            Ok(body) => {
-                finish(
-                    repo,
-                    &what,
-                    location.clone(),
-                    desc,
-                    CallBody::Bytes(body),
-                    Some(desc.size),
-                )
-                .await
-            }
-            Err(e) => Err(e),
+    let result = match payload {
+        Payload::Whole(body) => {
+            let body = CallBody::Bytes(body);
+            finish(repo, &what, location.clone(), desc, body, Some(desc.size)).await
         }
-    } else if let Some(chunk) = config.chunk_size {
-        chunked(
-            repo,
-            &what,
-            location.clone(),
-            desc,
-            content,
-            chunk.max(min_chunk.unwrap_or(0)),
-        )
-        .await
-    } else {
-        streamed(repo, &what, location.clone(), desc, content).await
+        Payload::Stream(content) => match config.chunk_size {
+            Some(chunk) => {
+                let chunk = chunk.max(min_chunk.unwrap_or(0));
+                chunked(repo, &what, location.clone(), desc, content, chunk).await
+            }
+            None => streamed(repo, &what, location.clone(), desc, content).await,
+        },
     };
     if result.is_err() {
         cancel(repo, &what, location).await;
@@ -76,14 +80,43 @@ pub(crate) async fn push_blob(
     result
 }
 
-/// `POST /blobs/uploads/?digest=…` with the whole blob; falls back to the session the registry
-/// opens instead, if it does.
+/// A blob to upload: read whole (small, can be sent again) or a stream (sent once).
+enum Payload {
+    Whole(bytes::Bytes),
+    Stream(BlobStream),
+}
+
+fn lock_single_post(
+    repo: &Repository,
+) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, bool>> {
+    repo.inner
+        .single_post
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+/// Is a single-POST upload worth trying here: as configured, else unless this registry was
+/// found not to take them.
+fn single_post_wanted(repo: &Repository) -> bool {
+    match repo.inner.config.single_post_upload {
+        Some(on) => on,
+        None => lock_single_post(repo)
+            .get(&repo.registry)
+            .copied()
+            .unwrap_or(true),
+    }
+}
+
+/// `POST /blobs/uploads/?digest=…` with the whole blob; goes on with the session the registry
+/// opens instead, if it does. `Some(true)` when the POST alone stored the blob, `Some(false)`
+/// when the session did, `None` when the registry refused the request (the caller uploads the
+/// usual way, which says what is wrong if anything is).
 async fn single_post(
     repo: &Repository,
     what: &str,
     desc: &Descriptor,
     body: bytes::Bytes,
-) -> Result<()> {
+) -> Result<Option<bool>> {
     let mut url = repo.url("blobs/uploads/")?;
     url.query_pairs_mut()
         .append_pair("digest", desc.digest.as_str());
@@ -94,7 +127,7 @@ async fn single_post(
         .body(CallBody::Bytes(body.clone()));
     let response = repo.inner.send(call).await?;
     match response.status() {
-        StatusCode::CREATED => Ok(()),
+        StatusCode::CREATED => Ok(Some(true)),
         StatusCode::ACCEPTED => {
             let loc = location(repo, what, &url, &response)?;
             let len = body.len() as u64;
@@ -110,9 +143,12 @@ async fn single_post(
             if result.is_err() {
                 cancel(repo, what, loc).await;
             }
-            result
+            result.map(|()| Some(false))
         }
-        _ => Err(from_response(what, response).await),
+        status => {
+            tracing::debug!(what, status = status.as_u16(), "single-POST upload refused");
+            Ok(None)
+        }
     }
 }
 

@@ -603,6 +603,18 @@ async fn a_failed_push_stores_nothing_and_says_why() {
         .filter(|r| r.method == "PUT")
         .collect();
     assert!(puts.is_empty(), "wrong content was sent to be stored");
+    // A small blob is read and verified before any upload is opened: nothing to cancel.
+    assert!(
+        server.requests().iter().all(|r| r.method != "POST"),
+        "an upload was opened for content that was never going to be sent"
+    );
+
+    // Streamed (larger than the buffer), the session it opened is cancelled.
+    let repo = repo_with(&server, |c| c.with_buffered_upload_max(4));
+    let err = within(repo.push_bytes(&desc, Bytes::from_static(b"tampered")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DigestMismatch);
     assert!(
         server.requests().iter().any(|r| r.method == "DELETE"),
         "the upload session was not cancelled"
@@ -939,6 +951,81 @@ async fn single_post_uploads_and_falls_back_to_a_session() {
         .find(|r| r.method == "PUT")
         .unwrap();
     assert_eq!(put.body, data, "the fallback PUT carries the blob");
+}
+
+/// The requests of pushing three small blobs, one after another, to a registry that answers a
+/// single-POST upload with `single_post` (201: stored; 202: a session; else refused).
+async fn three_small_pushes(single_post: u16) -> Vec<(String, bool)> {
+    let server = Hostile::start(move |r: &Recorded| match r.method.as_str() {
+        "POST" if r.target.contains("digest=") && single_post != 202 => {
+            Reply::new(single_post, &[], Vec::new())
+        }
+        "POST" => Reply::new(202, &[("Location", "/v2/a/b/blobs/uploads/s1")], Vec::new()),
+        "PUT" => Reply::new(201, &[], Vec::new()),
+        _ => Reply::new(404, &[], Vec::new()),
+    })
+    .await;
+    let repo = repo_with(&server, |c| c);
+    for n in 0..3u8 {
+        let data = vec![n; 100];
+        within(repo.push_bytes(&blob_desc(&data), Bytes::from(data)))
+            .await
+            .unwrap();
+    }
+    server
+        .requests()
+        .into_iter()
+        .map(|r| (r.method.clone(), r.target.contains("digest=")))
+        .collect()
+}
+
+#[tokio::test]
+async fn small_blobs_take_the_fewest_requests_the_registry_allows() {
+    let post = |digest: bool| ("POST".to_owned(), digest);
+    let put = ("PUT".to_owned(), true);
+    // Single POST taken: one request per blob, no HEAD (the caller asks when it wants to).
+    assert_eq!(three_small_pushes(201).await, vec![post(true); 3]);
+    // A session opened instead: found once, then POST + PUT per blob.
+    assert_eq!(
+        three_small_pushes(202).await,
+        vec![
+            post(true),
+            put.clone(),
+            post(false),
+            put.clone(),
+            post(false),
+            put.clone()
+        ]
+    );
+    // Refused outright: the blob goes the usual way, and the refusal is remembered.
+    assert_eq!(
+        three_small_pushes(400).await,
+        vec![
+            post(true),
+            post(false),
+            put.clone(),
+            post(false),
+            put.clone(),
+            post(false),
+            put
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_blob_larger_than_the_buffer_is_looked_for_before_it_is_sent() {
+    let server = Hostile::start(|r: &Recorded| match r.method.as_str() {
+        "HEAD" => Reply::new(200, &[("Content-Length", "100")], Vec::new()),
+        _ => Reply::new(500, &[], Vec::new()),
+    })
+    .await;
+    let repo = repo_with(&server, |c| c.with_buffered_upload_max(10));
+    let data = vec![7u8; 100];
+    within(repo.push_bytes(&blob_desc(&data), Bytes::from(data)))
+        .await
+        .unwrap();
+    let methods: Vec<String> = server.requests().into_iter().map(|r| r.method).collect();
+    assert_eq!(methods, ["HEAD"], "the registry has it: nothing is sent");
 }
 
 #[tokio::test]
