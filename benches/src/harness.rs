@@ -15,14 +15,14 @@ use crate::measure::{Sample, arg, run as measure};
 use crate::report::{Check, Report, Row, Workload};
 
 /// One tool of a workload: how to get ready for run `i`, and the command of run `i`.
-struct Tool<'a> {
+pub(crate) struct Tool<'a> {
     name: String,
     prepare: Box<dyn FnMut(usize) + 'a>,
     command: Box<dyn FnMut(usize) -> (String, Vec<String>) + 'a>,
 }
 
 impl<'a> Tool<'a> {
-    fn new(
+    pub(crate) fn new(
         name: impl Into<String>,
         command: impl FnMut(usize) -> (String, Vec<String>) + 'a,
     ) -> Self {
@@ -33,13 +33,13 @@ impl<'a> Tool<'a> {
         }
     }
 
-    fn prepare(mut self, prepare: impl FnMut(usize) + 'a) -> Self {
+    pub(crate) fn prepare(mut self, prepare: impl FnMut(usize) + 'a) -> Self {
         self.prepare = Box::new(prepare);
         self
     }
 }
 
-fn strs(v: &[&str]) -> Vec<String> {
+pub(crate) fn strs(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| (*s).to_owned()).collect()
 }
 
@@ -75,7 +75,11 @@ fn registry_pid(registry: &Registry) -> Option<u32> {
 }
 
 /// Runs every tool `runs + 1` times, interleaved, the first round a warm-up.
-fn measure_tools(runs: usize, tools: &mut [Tool<'_>], registry: Option<u32>) -> Vec<Row> {
+pub(crate) fn measure_tools(
+    runs: usize,
+    tools: &mut [Tool<'_>],
+    registry: Option<u32>,
+) -> Vec<Row> {
     let mut rows: Vec<Row> = tools.iter().map(|t| Row::new(t.name.clone())).collect();
     for i in 0..=runs {
         for (t, row) in tools.iter_mut().zip(rows.iter_mut()) {
@@ -96,7 +100,7 @@ fn measure_tools(runs: usize, tools: &mut [Tool<'_>], registry: Option<u32>) -> 
     rows
 }
 
-fn require(program: &str, check: &[&str], install: &str) {
+pub(crate) fn require(program: &str, check: &[&str], install: &str) {
     let ok = Command::new(program)
         .args(check)
         .output()
@@ -161,21 +165,21 @@ fn today() -> String {
         .unwrap_or_default()
 }
 
-struct Env {
-    me: String,
+pub(crate) struct Env {
+    pub(crate) me: String,
     work: PathBuf,
-    host: String,
+    pub(crate) host: String,
     registry_pid: Option<u32>,
-    runs: usize,
+    pub(crate) runs: usize,
     runtime: tokio::runtime::Runtime,
 }
 
 impl Env {
-    fn path(&self, name: &str) -> String {
+    pub(crate) fn path(&self, name: &str) -> String {
         self.work.join(name).to_string_lossy().into_owned()
     }
 
-    fn worker(&self, args: &[&str]) -> (String, Vec<String>) {
+    pub(crate) fn worker(&self, args: &[&str]) -> (String, Vec<String>) {
         let mut all = vec!["worker".to_owned()];
         all.extend(strs(args));
         (self.me.clone(), all)
@@ -183,6 +187,21 @@ impl Env {
 
     fn client(&self, host: &str) -> Client {
         Client::new(ClientConfig::default().with_plain_http(host)).unwrap()
+    }
+
+    /// Pushes `file` as the blob `digest` into `host/repo`.
+    pub(crate) fn seed_blob(&self, host: &str, repo: &str, file: &Path, digest: &str, size: u64) {
+        let repo = self.client(host).repository(host, repo).unwrap();
+        let desc = Descriptor::new(
+            MediaType::octet_stream(),
+            Digest::parse(digest).unwrap(),
+            size,
+        );
+        self.runtime.block_on(async {
+            repo.push(&desc, oci_target::open_file_stream(file).unwrap())
+                .await
+                .unwrap();
+        });
     }
 
     /// Pushes a one-layer image whose layer is `file`, tagged `tag`, into `repo`.
@@ -624,6 +643,21 @@ pub(crate) fn run(args: &[String]) {
             let _ = std::fs::remove_dir_all(&dst_dir);
             workloads.push(w);
         }
+    }
+
+    if ["oras-pull", "oras-push", "oras-graph"]
+        .iter()
+        .any(|w| wanted(w))
+    {
+        let graph_dir = env.path("oras-graph");
+        let graph = wanted("oras-graph").then(|| {
+            build_graph(&env, Path::new(&graph_dir));
+            graph_dir.as_str()
+        });
+        workloads.extend(crate::oras::workloads(
+            &env, &wanted, &blob, &d, size, graph,
+        ));
+        let _ = std::fs::remove_dir_all(&graph_dir);
     }
 
     let wants_ranged = wanted("ranged") || wanted("ranged-latency");

@@ -2,7 +2,8 @@
 //! outside (`/usr/bin/time`: wall time and peak resident memory).
 //!
 //! `cargo run --release -p oci-benches -- all [--runs 3] [--size-mib 1024] [--big-mib 4096]
-//! [--only digest,pull,pull-layout,push,graph,ranged,ranged-latency,layout] [--out DIR]`
+//! [--only digest,pull,pull-layout,push,graph,oras-pull,oras-push,oras-graph,ranged,
+//! ranged-latency,layout] [--out DIR]`
 //! (`./scripts/bench` installs the peers first and passes its arguments on).
 
 use std::io::Write;
@@ -10,6 +11,7 @@ use std::path::Path;
 
 mod harness;
 mod measure;
+mod oras;
 mod proxy;
 mod report;
 mod workers;

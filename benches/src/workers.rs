@@ -75,6 +75,10 @@ fn digest_verify(file: &Path, digest: &Digest, size: u64) {
 
 /// A store from `layout:<dir>` or `registry:<host>/<repo>` (plain HTTP).
 async fn store(spec: &str) -> Box<dyn Target> {
+    if let Some(dir) = spec.strip_prefix("layout-nosync:") {
+        let options = oci_layout::LayoutOptions::default().with_fsync(false);
+        return Box::new(oci_layout::OciLayout::create(dir, options).await.unwrap());
+    }
     if let Some(dir) = spec.strip_prefix("layout:") {
         return Box::new(
             oci_layout::OciLayout::create(dir, oci_layout::LayoutOptions::default())

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod archive;
+mod dirsync;
 mod index;
 mod maintenance;
 mod paths;

@@ -67,6 +67,8 @@ struct Inner {
     read_only: bool,
     /// Serialises index changes of this process (the file lock does it across processes).
     index_lock: tokio::sync::Mutex<()>,
+    /// Directory syncs shared by concurrent writers.
+    dir_syncs: crate::dirsync::DirSyncs,
 }
 
 static STAGING: AtomicU64 = AtomicU64::new(0);
@@ -151,6 +153,7 @@ impl OciLayout {
                 options,
                 read_only,
                 index_lock: tokio::sync::Mutex::new(()),
+                dir_syncs: Default::default(),
             }),
         })
     }
@@ -434,9 +437,6 @@ impl Target for OciLayout {
         if !self.has_blob(desc)? {
             let staging_dir = self.inner.root.join(paths::INGEST);
             paths::check_dir(&staging_dir)?;
-            tokio::fs::create_dir_all(&staging_dir)
-                .await
-                .map_err(|e| Error::at_path("cannot create", &staging_dir, e))?;
             let staging = staging_dir.join(format!(
                 "{}-{}.{}-{}.partial",
                 desc.digest.algorithm(),
@@ -444,34 +444,43 @@ impl Target for OciLayout {
                 std::process::id(),
                 STAGING.fetch_add(1, Ordering::Relaxed)
             ));
-            let written = write_verified(&staging, desc, content, self.inner.options.fsync).await;
-            if let Err(e) = written {
-                let _ = tokio::fs::remove_file(&staging).await;
-                return Err(e);
-            }
-            let parent = target
-                .parent()
-                .expect("blob paths have a parent")
-                .to_path_buf();
-            tokio::fs::create_dir_all(&parent)
+            let fsync = self.inner.options.fsync;
+            if desc.size <= SMALL_BLOB {
+                // Small content is verified in memory, then written, synced and moved in one
+                // blocking step: a copy of many small blobs pays one thread hop for each.
+                let verified = oci_target::verified_stream(desc, content)?;
+                let bytes = oci_target::read_to_bytes(verified, desc.size).await?;
+                let to = target.clone();
+                tokio::task::spawn_blocking(move || {
+                    std::fs::create_dir_all(&staging_dir)
+                        .map_err(|e| Error::at_path("cannot create", &staging_dir, e))?;
+                    let written = write_small(&staging, &bytes, fsync);
+                    if written.is_err() {
+                        let _ = std::fs::remove_file(&staging);
+                    }
+                    written?;
+                    commit(&staging, &to)
+                })
                 .await
-                .map_err(|e| Error::at_path("cannot create", &parent, e))?;
-            paths::check_dir(&parent)?;
-            if let Err(e) = tokio::fs::rename(&staging, &target).await {
-                let _ = tokio::fs::remove_file(&staging).await;
-                return Err(Error::at_path(
-                    "cannot move the verified blob into",
-                    &target,
-                    e,
-                ));
-            }
-            if self.inner.options.fsync {
-                // The rename is durable once the blob's directory is synced.
-                let dir = parent.clone();
-                tokio::task::spawn_blocking(move || std::fs::File::open(&dir)?.sync_all())
+                .map_err(join)??;
+            } else {
+                tokio::fs::create_dir_all(&staging_dir)
                     .await
-                    .map_err(join)?
-                    .map_err(|e| Error::at_path("cannot sync", &parent, e))?;
+                    .map_err(|e| Error::at_path("cannot create", &staging_dir, e))?;
+                let written = write_verified(&staging, desc, content, fsync).await;
+                if let Err(e) = written {
+                    let _ = tokio::fs::remove_file(&staging).await;
+                    return Err(e);
+                }
+                let to = target.clone();
+                tokio::task::spawn_blocking(move || commit(&staging, &to))
+                    .await
+                    .map_err(join)??;
+            }
+            if fsync {
+                // The rename is durable once the blob's directory is synced.
+                let dir = target.parent().expect("blob paths have a parent");
+                self.inner.dir_syncs.sync(dir).await?;
             }
         }
         // A referrer is recorded in the index so its subject still finds it after reopening.
@@ -569,6 +578,39 @@ impl Target for OciLayout {
 
 /// How many verified pieces may wait for the writer.
 const DEPTH: usize = 16;
+
+/// Blobs up to this size are verified in memory and stored in one blocking step.
+const SMALL_BLOB: u64 = 256 * 1024;
+
+/// Writes a small verified blob to its staging file, synced when `fsync` says.
+fn write_small(staging: &Path, bytes: &[u8], fsync: bool) -> Result<()> {
+    use std::io::Write;
+    let mut file =
+        std::fs::File::create(staging).map_err(|e| Error::at_path("cannot create", staging, e))?;
+    file.write_all(bytes)
+        .map_err(|e| Error::at_path("cannot write", staging, e))?;
+    if fsync {
+        file.sync_all()
+            .map_err(|e| Error::at_path("cannot sync", staging, e))?;
+    }
+    Ok(())
+}
+
+/// Moves a verified staging file to its blob path (its directory made and checked first). A
+/// failure leaves no staging file behind.
+fn commit(staging: &Path, target: &Path) -> Result<()> {
+    let moved = (|| {
+        let parent = target.parent().expect("blob paths have a parent");
+        std::fs::create_dir_all(parent).map_err(|e| Error::at_path("cannot create", parent, e))?;
+        paths::check_dir(parent)?;
+        std::fs::rename(staging, target)
+            .map_err(|e| Error::at_path("cannot move the verified blob into", target, e))
+    })();
+    if moved.is_err() {
+        let _ = std::fs::remove_file(staging);
+    }
+    moved
+}
 
 /// Streams `content` into `path`, verified, optionally fsynced. A blocking thread writes while
 /// this task verifies the next pieces.

@@ -2,10 +2,11 @@
 //!
 //! The walk keeps its own work list instead of recursing, so a graph nested as deep as a hostile
 //! source likes costs heap, bounded by the depth and node limits, never stack. One loop owns the
-//! state: it starts at most `concurrency` jobs at a time (a visit: does the destination have the
-//! node, and what are its children; or a transfer), and as jobs finish it schedules what they
-//! made ready. A manifest is pushed only when every child is done, so children always land
-//! before their parents.
+//! state: it starts at most `concurrency` jobs at a time, every request of a job counted in it,
+//! and as jobs finish it schedules what they made ready. A visit asks whether the destination
+//! has the node; a missing blob is copied by that same job, a manifest's children join the walk
+//! and the manifest is pushed by a job of its own once every child is done, so children always
+//! land before their parents. Nothing below a manifest the destination has is visited.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
@@ -37,10 +38,9 @@ pub(crate) struct Engine<'a> {
 
 /// What a visit found out about a node.
 enum Visit {
-    /// The destination has it (and it is not being repaired).
-    Skip,
-    /// A blob to transfer.
-    Blob,
+    /// Nothing more to do: the destination had it (and it is not being repaired), or the visit
+    /// copied the blob itself.
+    Done,
     /// A manifest: its bytes, its children, and whether it must be pushed once they are done
     /// (false when repairing a manifest the destination already has).
     Manifest {
@@ -65,9 +65,7 @@ struct Node {
 
 enum Job {
     Visit(Descriptor),
-    Blob(Descriptor),
     Manifest(Descriptor, Bytes),
-    Finish(Descriptor),
 }
 
 type JobFuture<'s> = BoxFuture<'s, (Digest, Result<Option<Visit>>)>;
@@ -219,11 +217,9 @@ impl<'a> Engine<'a> {
             .get_mut(digest)
             .expect("a visited node is in the walk");
         node.visited = true;
-        let desc = node.desc.clone();
         let depth = node.depth;
         match visit {
-            Visit::Skip => walk.ready.push_back(Job::Finish(desc)),
-            Visit::Blob => walk.ready.push_back(Job::Blob(desc)),
+            Visit::Done => self.finished(walk, digest),
             Visit::Manifest {
                 bytes,
                 children,
@@ -241,17 +237,19 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    /// Schedules a visited manifest whose children are all finished.
+    /// Schedules the push of a visited manifest whose children are all finished, or finishes
+    /// it at once when there is nothing to push.
     fn schedule_if_ready(&self, walk: &mut Walk, digest: &Digest) {
         let node = walk.nodes.get_mut(digest).expect("a node is in the walk");
         if !node.visited || node.pending > 0 {
             return;
         }
-        let job = match node.push.take() {
-            Some(bytes) => Job::Manifest(node.desc.clone(), bytes),
-            None => Job::Finish(node.desc.clone()),
-        };
-        walk.ready.push_back(job);
+        match node.push.take() {
+            Some(bytes) => walk
+                .ready
+                .push_back(Job::Manifest(node.desc.clone(), bytes)),
+            None => self.finished(walk, digest),
+        }
     }
 
     /// Records a finished node and wakes the parents it was the last child of.
@@ -260,14 +258,31 @@ impl<'a> Engine<'a> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(digest.clone());
-        let Some(node) = walk.nodes.remove(digest) else {
-            return;
-        };
-        for parent in node.parents {
-            if let Some(p) = walk.nodes.get_mut(&parent) {
+        // Finishing a node may finish its parents, and theirs: a work list, not recursion.
+        let mut finished = vec![digest.clone()];
+        while let Some(digest) = finished.pop() {
+            let Some(node) = walk.nodes.remove(&digest) else {
+                continue;
+            };
+            for parent in node.parents {
+                let Some(p) = walk.nodes.get_mut(&parent) else {
+                    continue;
+                };
                 p.pending -= 1;
+                if !p.visited || p.pending > 0 {
+                    continue;
+                }
+                match p.push.take() {
+                    Some(bytes) => walk.ready.push_back(Job::Manifest(p.desc.clone(), bytes)),
+                    None => {
+                        self.done
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(parent.clone());
+                        finished.push(parent);
+                    }
+                }
             }
-            self.schedule_if_ready(walk, &parent);
         }
     }
 
@@ -278,15 +293,10 @@ impl<'a> Engine<'a> {
                     let r = self.visit(&desc).await.map(Some);
                     (desc, r)
                 }
-                Job::Blob(desc) => {
-                    let r = self.copy_blob(&desc).await.map(|()| None);
-                    (desc, r)
-                }
                 Job::Manifest(desc, bytes) => {
                     let r = self.push_manifest(&desc, bytes).await.map(|()| None);
                     (desc, r)
                 }
-                Job::Finish(desc) => (desc, Ok(None)),
             };
             if let Err(error) = &result {
                 self.emit(ProgressEvent::Failed { desc: &desc, error });
@@ -307,10 +317,12 @@ impl<'a> Engine<'a> {
         let exists = self.dst.exists(desc).await?;
         if exists && !(manifest && self.opts.repair) {
             self.skip(desc);
-            return Ok(Visit::Skip);
+            return Ok(Visit::Done);
         }
         if !manifest {
-            return Ok(Visit::Blob);
+            // A blob is copied by the job that found it missing: no second turn in the queue.
+            self.copy_blob(desc).await?;
+            return Ok(Visit::Done);
         }
         let bytes = self.fetch_manifest(desc, exists).await?;
         let children = successors(desc, &bytes)?;

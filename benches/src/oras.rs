@@ -1,0 +1,249 @@
+//! Side by side with oras-go (through `orasgo-peer`) and with `curl` as the floor, on every
+//! registry at hand: distribution 2.8 always, distribution v3.1.1 and olareg where
+//! `$OCI_PEERS_DIR` holds them. Each workload says in one line when a peer is absent.
+
+use std::path::{Path, PathBuf};
+
+use oci_test_registry::{Peer, Registry};
+
+use crate::harness::{Env, Tool, measure_tools, strs};
+use crate::report::Workload;
+
+/// The concurrency both copy engines run at (oras-go's default is 3; ours 4).
+const CONCURRENCY: &str = "4";
+
+/// `orasgo-peer` in `$OCI_PEERS_DIR`, if there.
+fn orasgo_peer() -> Option<String> {
+    let dir = PathBuf::from(std::env::var_os("OCI_PEERS_DIR")?);
+    let peer = dir.join("orasgo-peer");
+    peer.is_file().then(|| peer.to_string_lossy().into_owned())
+}
+
+/// The registries to measure on: name and host.
+fn registries(env: &Env) -> Vec<(&'static str, String)> {
+    let mut out = vec![("distribution 2.8", env.host.clone())];
+    for (name, peer) in [
+        ("distribution v3.1.1", Peer::RegistryV3),
+        ("olareg", Peer::Olareg),
+    ] {
+        if let Some(r) = Registry::peer(peer) {
+            out.push((name, r.host().to_owned()));
+        }
+    }
+    out
+}
+
+/// A shell command that pushes `file` as `digest` to `host/repo` with two curl calls (POST for
+/// the session, PUT of the file with the digest): the floor of a push whose digest is known.
+fn curl_push(host: &str, repo: &str, file: &str, digest: &str) -> (String, Vec<String>) {
+    let script = format!(
+        "set -e; loc=$(curl -sS -f -o /dev/null -D - -X POST http://{host}/v2/{repo}/blobs/uploads/ \
+         | tr -d '\\r' | sed -n 's/^[Ll]ocation: //p'); \
+         case \"$loc\" in /*) loc=\"http://{host}$loc\";; esac; \
+         case \"$loc\" in *\\?*) sep='&';; *) sep='?';; esac; \
+         curl -sS -f -o /dev/null -T '{file}' -H 'Content-Type: application/octet-stream' \
+         \"$loc${{sep}}digest={digest}\""
+    );
+    ("sh".into(), vec!["-c".into(), script])
+}
+
+/// Pull and push of one large blob, and the small-blob graph both ways, on each registry.
+pub(crate) fn workloads(
+    env: &Env,
+    wanted: &dyn Fn(&str) -> bool,
+    blob: &Path,
+    digest: &str,
+    size: u64,
+    graph_dir: Option<&str>,
+) -> Vec<Workload> {
+    let Some(peer) = orasgo_peer() else {
+        eprintln!("oras-go comparison not run: no orasgo-peer in $OCI_PEERS_DIR");
+        return Vec::new();
+    };
+    crate::harness::require("curl", &["--version"], "apt-get install curl");
+    let mut out = Vec::new();
+    let blob_s = blob.to_string_lossy().into_owned();
+    let size_s = size.to_string();
+    for (registry, host) in registries(env) {
+        let key = registry.replace([' ', '.'], "-");
+        if wanted("oras-pull") {
+            eprintln!("oras-pull on {registry}");
+            env.seed_blob(&host, "bench/oras", blob, digest, size);
+            let mut w = Workload::new(
+                &format!("oras-pull-{key}"),
+                &format!("Pull {} MiB into a file, {registry}", size >> 20),
+                "One blob fetched into a file. Ours and oras-go verify it as it arrives; curl \
+                 writes what it receives and checks nothing: the floor.",
+            );
+            w.bytes = Some(size);
+            let file = env.path("oras-pulled");
+            let url = format!("http://{host}/v2/bench/oras/blobs/{digest}");
+            let mut tools = vec![
+                Tool::new("ours", |_| {
+                    env.worker(&["ours-pull", &host, "bench/oras", digest, &size_s, &file])
+                }),
+                Tool::new("oras-go", |_| {
+                    (
+                        peer.clone(),
+                        strs(&["pull-blob", &format!("{host}/bench/oras@{digest}"), &file]),
+                    )
+                }),
+                Tool::new("curl", |_| {
+                    ("curl".into(), strs(&["-sS", "-f", "-o", &file, &url]))
+                }),
+            ];
+            w.rows = measure_tools(env.runs, &mut tools, None);
+            w.ratio("ours", "oras-go", Some(("<=", 1.0)));
+            w.ratio("ours", "curl", Some(("<=", 1.05)));
+            let _ = std::fs::remove_file(&file);
+            out.push(w);
+        }
+        if wanted("oras-push") {
+            eprintln!("oras-push on {registry}");
+            let mut w = Workload::new(
+                &format!("oras-push-{key}"),
+                &format!("Push {} MiB, {registry}", size >> 20),
+                "One blob pushed from a file, each run to a repository of its own. Ours is told \
+                 the digest; oras-go (`push-blob`) hashes the file first, then POST and PUT; \
+                 the floor is curl's POST and PUT of the file with the digest known.",
+            );
+            w.bytes = Some(size);
+            let mut tools = vec![
+                Tool::new("ours", |i| {
+                    env.worker(&[
+                        "ours-push",
+                        &host,
+                        &format!("bench/oras-push-ours-{i}"),
+                        digest,
+                        &size_s,
+                        &blob_s,
+                    ])
+                }),
+                Tool::new("oras-go", |i| {
+                    (
+                        peer.clone(),
+                        strs(&[
+                            "push-blob",
+                            &format!("{host}/bench/oras-push-go-{i}"),
+                            &blob_s,
+                        ]),
+                    )
+                }),
+                Tool::new("curl", |i| {
+                    curl_push(&host, &format!("bench/oras-push-curl-{i}"), &blob_s, digest)
+                }),
+            ];
+            w.rows = measure_tools(env.runs, &mut tools, None);
+            w.ratio("ours", "oras-go", Some(("<=", 1.0)));
+            w.ratio("ours", "curl", Some(("<=", 1.05)));
+            out.push(w);
+        }
+        if let Some(graph_dir) = graph_dir {
+            out.extend(graph(env, &peer, registry, &key, &host, graph_dir, wanted));
+        }
+    }
+    out
+}
+
+/// The 1,201-node graph, layout to registry and back, ours against oras-go at one concurrency.
+fn graph(
+    env: &Env,
+    peer: &str,
+    registry: &str,
+    key: &str,
+    host: &str,
+    graph_dir: &str,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Vec<Workload> {
+    let mut out = Vec::new();
+    let src_registry = format!("{host}/bench/oras-graph-src");
+    if wanted("oras-graph") {
+        let status = std::process::Command::new(&env.me)
+            .args(["worker", "copy", &format!("layout:{graph_dir}"), "graph"])
+            .arg(format!("registry:{src_registry}"))
+            .args(["graph", CONCURRENCY])
+            .status()
+            .unwrap();
+        assert!(status.success(), "seeding the graph on {registry}");
+    }
+    for (to_registry, direction) in [(true, "layout to registry"), (false, "registry to layout")] {
+        if !wanted("oras-graph") {
+            continue;
+        }
+        eprintln!("oras-graph {direction} on {registry}");
+        let id = format!(
+            "oras-graph-{}-{key}",
+            if to_registry { "up" } else { "down" }
+        );
+        let mut w = Workload::new(
+            &id,
+            &format!("Copy 1,201 small nodes, {direction}, {registry}"),
+            "An index of 100 manifests, each with a config and 10 layers of 4 KiB. Ours is \
+             `oci_target::copy`, oras-go is `oras.Copy`, both at concurrency 4, each run to a \
+             fresh destination. Our layout syncs each blob and its directory to disk before \
+             it is visible (the default); oras-go's does not sync, and `ours, no fsync` \
+             (`LayoutOptions::with_fsync(false)`) is the same durability as oras-go's.",
+        );
+        w.items = Some(1201);
+        let dst_dir = env.path(&format!("{id}-dst"));
+        let mut tools = vec![
+            Tool::new("ours", |i| {
+                let (src, dst) = if to_registry {
+                    (
+                        format!("layout:{graph_dir}"),
+                        format!("registry:{host}/bench/{id}-ours-{i}"),
+                    )
+                } else {
+                    (
+                        format!("registry:{src_registry}"),
+                        format!("layout:{dst_dir}"),
+                    )
+                };
+                env.worker(&["copy", &src, "graph", &dst, "graph", CONCURRENCY])
+            })
+            .prepare(|_| {
+                let _ = std::fs::remove_dir_all(&dst_dir);
+            }),
+            Tool::new("ours, no fsync", |_| {
+                let dst = format!("layout-nosync:{dst_dir}");
+                let src = format!("registry:{src_registry}");
+                env.worker(&["copy", &src, "graph", &dst, "graph", CONCURRENCY])
+            })
+            .prepare(|_| {
+                let _ = std::fs::remove_dir_all(&dst_dir);
+            }),
+            Tool::new("oras-go", |i| {
+                let (src, dst) = if to_registry {
+                    (
+                        format!("oci:{graph_dir}:graph"),
+                        format!("{host}/bench/{id}-go-{i}:graph"),
+                    )
+                } else {
+                    (
+                        format!("{src_registry}:graph"),
+                        format!("oci:{dst_dir}:graph"),
+                    )
+                };
+                (
+                    peer.to_owned(),
+                    strs(&["copy", "-c", CONCURRENCY, &src, &dst]),
+                )
+            })
+            .prepare(|_| {
+                let _ = std::fs::remove_dir_all(&dst_dir);
+            }),
+        ];
+        if to_registry {
+            // Only a layout destination syncs.
+            tools.remove(1);
+        }
+        w.rows = measure_tools(env.runs, &mut tools, None);
+        w.ratio("ours", "oras-go", Some(("<=", 1.0)));
+        if !to_registry {
+            w.ratio("ours, no fsync", "oras-go", None);
+        }
+        let _ = std::fs::remove_dir_all(&dst_dir);
+        out.push(w);
+    }
+    out
+}
