@@ -590,7 +590,9 @@ fn write_small(staging: &Path, bytes: &[u8], fsync: bool) -> Result<()> {
     file.write_all(bytes)
         .map_err(|e| Error::at_path("cannot write", staging, e))?;
     if fsync {
-        file.sync_all()
+        // The data and what is needed to read it back (its length); the rename that follows is
+        // made durable by the directory's sync.
+        file.sync_data()
             .map_err(|e| Error::at_path("cannot sync", staging, e))?;
     }
     Ok(())
@@ -632,7 +634,7 @@ async fn write_verified(
                 .map_err(|e| Error::at_path("cannot write", &p, e))?;
         }
         if fsync {
-            file.sync_all()
+            file.sync_data()
                 .map_err(|e| Error::at_path("cannot sync", &p, e))?;
         }
         Ok(())
