@@ -236,7 +236,7 @@ impl Repository {
         if !change(&mut list) {
             return Ok(());
         }
-        let doc = ReferrersIndex::to_index(list).to_document()?;
+        let doc = oci_spec_types::ImageIndex::new(list).to_document()?;
         let desc = doc.descriptor(MediaType::image_index());
         self.put_manifest_raw(&desc, doc.bytes().clone(), &fallback_tag(subject))
             .await

@@ -15,11 +15,11 @@ use reqwest::header::{CONTENT_RANGE, CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 
-use crate::auth::{Challenge, Scopes};
+use crate::auth::Challenge;
 use crate::client::{Client, api_host};
 use crate::errors::from_response;
 use crate::repository::Repository;
-use crate::upload::{cancel, location};
+use crate::upload::{cancel, location, post_mount};
 
 /// Whether the registry does something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -422,33 +422,11 @@ async fn try_mount(repo: &Repository, desc: &Descriptor, from: Option<&str>) -> 
         "probe mount of {} into {}/{}",
         desc.digest, repo.registry, repo.name
     );
-    let mut scopes = repo.push_scopes().clone();
-    let mut url = repo.url("blobs/uploads/")?;
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("mount", desc.digest.as_str());
-        if let Some(from) = from {
-            q.append_pair("from", from);
-            scopes.extend(&Scopes::repository(from, "pull"));
-        }
-    }
-    let response = repo
-        .inner
-        .send(
-            repo.call(&what, &scopes, Method::POST, url.clone())
-                .empty_body(),
-        )
-        .await?;
-    match response.status() {
-        StatusCode::CREATED => Ok(Support::Yes),
-        StatusCode::ACCEPTED => {
-            if let Ok(loc) = location(repo, &what, &url, &response) {
-                cancel(repo, &what, loc).await;
-            }
-            Ok(Support::No)
-        }
-        _ => Err(from_response(&what, response).await),
-    }
+    Ok(if post_mount(repo, &what, desc, from).await? {
+        Support::Yes
+    } else {
+        Support::No
+    })
 }
 
 async fn probe_mounts(

@@ -488,27 +488,44 @@ pub(crate) async fn mount(repo: &Repository, desc: &Descriptor, from: &str) -> R
         "mount {} from {from} into {}/{}",
         desc.digest, repo.registry, repo.name
     );
+    if post_mount(repo, &what, desc, Some(from)).await? {
+        return Ok(true);
+    }
+    // Declined; some registries link the blob anyway.
+    repo.exists(desc).await
+}
+
+/// `POST /blobs/uploads/?mount=…[&from=…]`: true when the registry mounted the blob (201),
+/// false when it opened an upload session instead (202), which is cancelled.
+pub(crate) async fn post_mount(
+    repo: &Repository,
+    what: &str,
+    desc: &Descriptor,
+    from: Option<&str>,
+) -> Result<bool> {
     let mut scopes = repo.push_scopes().clone();
-    scopes.extend(&Scopes::repository(from, "pull"));
     let mut url = repo.url("blobs/uploads/")?;
     url.query_pairs_mut()
-        .append_pair("mount", desc.digest.as_str())
-        .append_pair("from", from);
+        .append_pair("mount", desc.digest.as_str());
+    if let Some(from) = from {
+        url.query_pairs_mut().append_pair("from", from);
+        scopes.extend(&Scopes::repository(from, "pull"));
+    }
     let response = repo
         .inner
         .send(
-            repo.call(&what, &scopes, Method::POST, url.clone())
+            repo.call(what, &scopes, Method::POST, url.clone())
                 .empty_body(),
         )
         .await?;
     match response.status() {
         StatusCode::CREATED => Ok(true),
         StatusCode::ACCEPTED => {
-            if let Ok(loc) = location(repo, &what, &url, &response) {
-                cancel(repo, &what, loc).await;
+            if let Ok(loc) = location(repo, what, &url, &response) {
+                cancel(repo, what, loc).await;
             }
-            Ok(repo.exists(desc).await?)
+            Ok(false)
         }
-        _ => Err(from_response(&what, response).await),
+        _ => Err(from_response(what, response).await),
     }
 }

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::{Descriptor, Digest, ImageIndex, SpecError, media_types};
+use crate::{Descriptor, Digest, SpecError, media_types};
 
 /// The longest tag the grammar allows.
 pub const TAG_MAX_LEN: usize = 128;
@@ -176,11 +176,6 @@ impl ReferrersIndex {
         self.media_type
             .as_deref()
             .is_none_or(|m| m == media_types::IMAGE_INDEX)
-    }
-
-    /// The OCI image index that lists `manifests`, as a fallback tag holds it.
-    pub fn to_index(manifests: Vec<Descriptor>) -> ImageIndex {
-        ImageIndex::new(manifests)
     }
 }
 
