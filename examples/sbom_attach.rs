@@ -47,6 +47,6 @@ pub async fn run(target: &dyn Target) -> Result<(Descriptor, Descriptor)> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let t = oci_examples::target_from_args().await?;
-    run(&*t.target).await.map(drop)
+    run(&*oci_examples::target_from_args().await?.target).await?;
+    Ok(())
 }

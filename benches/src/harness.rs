@@ -300,6 +300,14 @@ pub(crate) fn run(args: &[String]) {
         .and_then(|i| args.get(i + 1))
         .map(|v| v.split(',').map(str::to_owned).collect());
     let wanted = |id: &str| only.as_ref().is_none_or(|o| o.iter().any(|x| x == id));
+    // Whether a workload runs; one that does says so.
+    let start = |id: &str| {
+        let on = wanted(id);
+        if on {
+            eprintln!("{id}");
+        }
+        on
+    };
     let out_dir = args
         .iter()
         .position(|a| a == "--out")
@@ -343,8 +351,7 @@ pub(crate) fn run(args: &[String]) {
     let size_s = size.to_string();
     let mut workloads = Vec::new();
 
-    if wanted("digest") {
-        eprintln!("digest");
+    if start("digest") {
         let mut w = Workload::new(
             "digest",
             &format!("Digest: verify {} MiB", size >> 20),
@@ -382,8 +389,7 @@ pub(crate) fn run(args: &[String]) {
     }
     let image = format!("{}/bench/pull:v1", env.host);
 
-    if wanted("pull") {
-        eprintln!("pull");
+    if start("pull") {
         let mut w = Workload::new(
             "pull",
             &format!("Pull {} MiB from the registry into a file", size >> 20),
@@ -434,13 +440,10 @@ pub(crate) fn run(args: &[String]) {
         w.ratio("ours", "skopeo", Some(("<=", 0.5)));
         w.ratio("ours", "oci-client", Some(("<=", 1.0)));
         w.ratio("ours", "python oras", None);
-        let _ = std::fs::remove_file(&out);
-        let _ = std::fs::remove_dir_all(&py_dir);
-        workloads.push(w);
+        finish(&mut workloads, w, &[&out, &py_dir]);
     }
 
-    if wanted("pull-layout") {
-        eprintln!("pull-layout");
+    if start("pull-layout") {
         let mut w = Workload::new(
             "pull-layout",
             &format!(
@@ -475,13 +478,10 @@ pub(crate) fn run(args: &[String]) {
         ];
         w.rows = measure_tools(runs, &mut tools, env.registry_pid);
         w.ratio("ours", "skopeo", Some(("<=", 0.5)));
-        let _ = std::fs::remove_dir_all(&ours_dir);
-        let _ = std::fs::remove_dir_all(&skopeo_dir);
-        workloads.push(w);
+        finish(&mut workloads, w, &[&ours_dir, &skopeo_dir]);
     }
 
-    if wanted("push") {
-        eprintln!("push");
+    if start("push") {
         let mut w = Workload::new(
             "push",
             &format!("Push {} MiB to the registry", size >> 20),
@@ -566,12 +566,10 @@ pub(crate) fn run(args: &[String]) {
                 }
             ));
         }
-        let _ = std::fs::remove_dir_all(&skopeo_dir);
-        workloads.push(w);
+        finish(&mut workloads, w, &[&skopeo_dir]);
     }
 
-    if wanted("graph") {
-        eprintln!("graph");
+    if start("graph") {
         let graph_dir = env.path("graph");
         let nodes = build_graph(&env, Path::new(&graph_dir));
         let src_layout = format!("layout:{graph_dir}");
@@ -640,8 +638,7 @@ pub(crate) fn run(args: &[String]) {
             ];
             w.rows = measure_tools(runs, &mut tools, env.registry_pid);
             w.ratio("ours", "skopeo", None);
-            let _ = std::fs::remove_dir_all(&dst_dir);
-            workloads.push(w);
+            finish(&mut workloads, w, &[&dst_dir]);
         }
     }
 
@@ -750,9 +747,7 @@ pub(crate) fn run(args: &[String]) {
             w.ratio("ours, 4 connections", "ours, 1 connection", None);
             w.ratio("ours, 8 connections", "ours, 1 connection", None);
             w.ratio("ours, 4 connections", "skopeo", None);
-            let _ = std::fs::remove_file(&out);
-            let _ = std::fs::remove_dir_all(&skopeo_dir);
-            workloads.push(w);
+            finish(&mut workloads, w, &[&out, &skopeo_dir]);
         }
     }
 
@@ -816,8 +811,7 @@ pub(crate) fn run(args: &[String]) {
             for i in 0..=runs {
                 let _ = std::fs::remove_dir_all(env.path(&format!("layout-{i}")));
             }
-            let _ = std::fs::remove_file(&copy);
-            workloads.push(w);
+            finish(&mut workloads, w, &[&copy]);
         }
         let _ = std::fs::remove_file(&big_file);
     }
@@ -846,4 +840,12 @@ pub(crate) fn run(args: &[String]) {
         eprintln!("the plot failed: {e}");
     }
     println!("{md}");
+}
+
+/// Adds a measured workload and removes what its runs left behind (files or directories).
+fn finish(workloads: &mut Vec<Workload>, w: Workload, scratch: &[&str]) {
+    for path in scratch {
+        let _ = std::fs::remove_dir_all(path).or_else(|_| std::fs::remove_file(path));
+    }
+    workloads.push(w);
 }

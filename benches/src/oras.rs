@@ -13,6 +13,9 @@ use crate::report::Workload;
 const CONCURRENCY: &str = "4";
 
 /// `orasgo-peer` in `$OCI_PEERS_DIR`, if there.
+/// How a tool spells a place (a layout path or a repository) as an argument.
+type Spell<'a> = &'a dyn Fn(&str) -> String;
+
 fn orasgo_peer() -> Option<String> {
     let dir = PathBuf::from(std::env::var_os("OCI_PEERS_DIR")?);
     let peer = dir.join("orasgo-peer");
@@ -186,19 +189,20 @@ fn graph(
         );
         w.items = Some(1201);
         let dst_dir = env.path(&format!("{id}-dst"));
+        // Source and destination of run `i` of `who`, in the tool's spelling of a layout and a
+        // registry repository.
+        let ends = |i: usize, who: &str, layout: Spell<'_>, repository: Spell<'_>| {
+            if to_registry {
+                let dst = format!("{host}/bench/{id}-{who}-{i}");
+                (layout(graph_dir), repository(&dst))
+            } else {
+                (repository(&src_registry), layout(&dst_dir))
+            }
+        };
         let mut tools = vec![
             Tool::new("ours", |i| {
-                let (src, dst) = if to_registry {
-                    (
-                        format!("layout:{graph_dir}"),
-                        format!("registry:{host}/bench/{id}-ours-{i}"),
-                    )
-                } else {
-                    (
-                        format!("registry:{src_registry}"),
-                        format!("layout:{dst_dir}"),
-                    )
-                };
+                let layout = |p: &str| format!("layout:{p}");
+                let (src, dst) = ends(i, "ours", &layout, &|r| format!("registry:{r}"));
                 env.worker(&["copy", &src, "graph", &dst, "graph", CONCURRENCY])
             })
             .prepare(|_| {
@@ -213,17 +217,8 @@ fn graph(
                 let _ = std::fs::remove_dir_all(&dst_dir);
             }),
             Tool::new("oras-go", |i| {
-                let (src, dst) = if to_registry {
-                    (
-                        format!("oci:{graph_dir}:graph"),
-                        format!("{host}/bench/{id}-go-{i}:graph"),
-                    )
-                } else {
-                    (
-                        format!("{src_registry}:graph"),
-                        format!("oci:{dst_dir}:graph"),
-                    )
-                };
+                let layout = |p: &str| format!("oci:{p}:graph");
+                let (src, dst) = ends(i, "go", &layout, &|r| format!("{r}:graph"));
                 (
                     peer.to_owned(),
                     strs(&["copy", "-c", CONCURRENCY, &src, &dst]),

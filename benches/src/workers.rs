@@ -157,49 +157,40 @@ async fn ours_push(host: &str, repo: &str, digest: &Digest, size: u64, file: &Pa
     .unwrap();
 }
 
-fn occ() -> oci_client::Client {
-    oci_client::Client::new(oci_client::client::ClientConfig {
+/// An oci-client client over plain HTTP, signed in (anonymously) for `operation` on the blob.
+async fn occ(
+    host: &str,
+    repo: &str,
+    digest: &Digest,
+    operation: oci_client::RegistryOperation,
+) -> (oci_client::Client, oci_client::Reference) {
+    let client = oci_client::Client::new(oci_client::client::ClientConfig {
         protocol: oci_client::client::ClientProtocol::Http,
         ..Default::default()
-    })
-}
-
-fn occ_ref(host: &str, repo: &str, digest: &Digest) -> oci_client::Reference {
-    format!("{host}/{repo}@{digest}").parse().unwrap()
+    });
+    let reference = format!("{host}/{repo}@{digest}").parse().unwrap();
+    let anonymous = oci_client::secrets::RegistryAuth::Anonymous;
+    client
+        .auth(&reference, &anonymous, operation)
+        .await
+        .unwrap();
+    (client, reference)
 }
 
 async fn oci_client_pull(host: &str, repo: &str, digest: &Digest, size: u64, file: &Path) {
-    let client = occ();
-    let reference = occ_ref(host, repo, digest);
+    let (client, reference) = occ(host, repo, digest, oci_client::RegistryOperation::Pull).await;
     let layer = oci_client::manifest::OciDescriptor {
         media_type: "application/vnd.oci.image.layer.v1.tar".into(),
         digest: digest.to_string(),
         size: size as i64,
         ..Default::default()
     };
-    client
-        .auth(
-            &reference,
-            &oci_client::secrets::RegistryAuth::Anonymous,
-            oci_client::RegistryOperation::Pull,
-        )
-        .await
-        .unwrap();
     let out = tokio::fs::File::create(file).await.unwrap();
     client.pull_blob(&reference, &layer, out).await.unwrap();
 }
 
 async fn oci_client_push(host: &str, repo: &str, digest: &Digest, size: u64, file: &Path) {
-    let client = occ();
-    let reference = occ_ref(host, repo, digest);
-    client
-        .auth(
-            &reference,
-            &oci_client::secrets::RegistryAuth::Anonymous,
-            oci_client::RegistryOperation::Push,
-        )
-        .await
-        .unwrap();
+    let (client, reference) = occ(host, repo, digest, oci_client::RegistryOperation::Push).await;
     // The crate's main push API takes the blob whole, in memory.
     let data = tokio::fs::read(file).await.unwrap();
     assert_eq!(data.len() as u64, size);

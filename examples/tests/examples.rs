@@ -78,7 +78,11 @@ async fn sbom_attach_runs() {
 async fn helm_chart_runs() {
     for (_dir, store) in stores("helm").await {
         let chart = helm_chart::run(&*store).await.unwrap();
-        assert_eq!(store.resolve("0.1.0").await.unwrap().digest, chart.digest);
+        let tagged = store.resolve("0.1.0").await.unwrap();
+        assert_eq!(
+            tagged.digest, chart.digest,
+            "the chart's version is its tag"
+        );
     }
 }
 

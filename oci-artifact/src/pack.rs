@@ -9,6 +9,7 @@
 //! Output is reproducible when the caller fixes the `created` annotation (or omits it): the same
 //! inputs give the same bytes and so the same digest.
 
+use derive_setters::Setters;
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
@@ -88,20 +89,25 @@ fn check_rfc3339(value: &str) -> Result<()> {
 }
 
 /// How to pack one manifest. Build with [`PackOptions::new`] and the `with_` methods.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Setters)]
+#[setters(prefix = "with_")]
 #[non_exhaustive]
 pub struct PackOptions {
     /// The manifest shape; v1.1 unless set.
     pub version: ManifestVersion,
     /// What kind of artifact this is (`application/vnd.example.sbom`, …).
+    #[setters(strip_option)]
     pub artifact_type: Option<MediaType>,
     /// A config blob of the caller's own (pushed if the target lacks it). Without one, the
     /// empty config `{}` is used.
+    #[setters(skip)]
     pub config: Option<(Descriptor, Bytes)>,
     /// The manifest this one refers to (v1.1 only): an SBOM's image, a signature's subject.
+    #[setters(skip)]
     pub subject: Option<Descriptor>,
     /// Manifest annotations. A `org.opencontainers.image.created` entry here wins over
     /// [`PackOptions::created`], and must be RFC 3339.
+    #[setters(skip)]
     pub annotations: BTreeMap<String, String>,
     /// The `created` annotation, unless `annotations` has one.
     pub created: Created,
@@ -116,44 +122,40 @@ impl PackOptions {
         }
     }
 
-    /// Sets the manifest shape.
-    pub fn with_version(mut self, version: ManifestVersion) -> Self {
-        self.version = version;
-        self
-    }
-
-    /// Sets the artifact type.
-    pub fn with_artifact_type(mut self, artifact_type: MediaType) -> Self {
-        self.artifact_type = Some(artifact_type);
-        self
-    }
-
     /// Uses a config blob of the caller's own.
     pub fn with_config(mut self, descriptor: Descriptor, content: Bytes) -> Self {
         self.config = Some((descriptor, content));
         self
     }
-
-    /// Sets the subject: the manifest this artifact is attached to (an SBOM to its image).
-    /// Only the subject's media type, digest and size are kept
-    /// ([`Descriptor::as_subject`]), so any descriptor of it will do, a resolved tag included.
-    pub fn with_subject(mut self, subject: Descriptor) -> Self {
-        self.subject = Some(subject.as_subject());
-        self
-    }
-
-    /// Adds a manifest annotation.
-    pub fn with_annotation(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.annotations.insert(key.into(), value.into());
-        self
-    }
-
-    /// Sets what the `created` annotation says.
-    pub fn with_created(mut self, created: Created) -> Self {
-        self.created = created;
-        self
-    }
 }
+
+/// The setters packing options share: `with_subject` and `with_annotation`.
+macro_rules! attachment_setters {
+    ($($ty:ty),+) => {$(
+        impl $ty {
+            /// Sets the subject: the manifest this one is attached to (an SBOM to its image).
+            /// Only the subject's media type, digest and size are kept
+            /// ([`Descriptor::as_subject`]), so any descriptor of it will do, a resolved tag
+            /// included.
+            pub fn with_subject(mut self, subject: Descriptor) -> Self {
+                self.subject = Some(subject.as_subject());
+                self
+            }
+
+            /// Adds an annotation.
+            pub fn with_annotation(
+                mut self,
+                key: impl Into<String>,
+                value: impl Into<String>,
+            ) -> Self {
+                self.annotations.insert(key.into(), value.into());
+                self
+            }
+        }
+    )+};
+}
+
+attachment_setters!(PackOptions, IndexOptions);
 
 fn annotations_with_created(
     mut annotations: BTreeMap<String, String>,
@@ -281,10 +283,26 @@ pub async fn pack_manifest(
             target.push_bytes(&desc, content).await?;
         }
     }
-    let doc = manifest.to_document()?;
-    let mut desc = doc.descriptor(MediaType::image_manifest());
-    desc.artifact_type = manifest.artifact_type.clone();
-    desc.annotations = manifest.annotations.clone();
+    let labels = (&manifest.artifact_type, &manifest.annotations);
+    push_document(
+        target,
+        manifest.to_document()?,
+        MediaType::image_manifest(),
+        labels,
+    )
+    .await
+}
+
+/// Pushes a packed manifest or index; its descriptor carries the artifact type and annotations.
+async fn push_document<T>(
+    target: &dyn Target,
+    doc: oci_spec_types::Document<T>,
+    media_type: MediaType,
+    (artifact_type, annotations): (&Option<MediaType>, &Option<BTreeMap<String, String>>),
+) -> Result<Descriptor> {
+    let mut desc = doc.descriptor(media_type);
+    desc.artifact_type = artifact_type.clone();
+    desc.annotations = annotations.clone();
     target.push_bytes(&desc, doc.bytes().clone()).await?;
     Ok(desc)
 }
@@ -311,54 +329,34 @@ pub async fn push_artifact(
 }
 
 /// How to pack an index. Build with [`IndexOptions::default`] and the `with_` methods.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Setters)]
+#[setters(prefix = "with_")]
 #[non_exhaustive]
 pub struct IndexOptions {
     /// What kind of artifact the index is, if any.
+    #[setters(strip_option)]
     pub artifact_type: Option<MediaType>,
     /// The manifest this index refers to.
+    #[setters(skip)]
     pub subject: Option<Descriptor>,
     /// Index annotations; a `created` entry here wins over [`IndexOptions::created`].
+    #[setters(skip)]
     pub annotations: BTreeMap<String, String>,
     /// The `created` annotation, unless `annotations` has one. Omitted unless set.
+    #[setters(strip_option)]
     pub created: Option<Created>,
-}
-
-impl IndexOptions {
-    /// Sets the artifact type.
-    pub fn with_artifact_type(mut self, artifact_type: MediaType) -> Self {
-        self.artifact_type = Some(artifact_type);
-        self
-    }
-
-    /// Sets the subject: the manifest this index is attached to. As for
-    /// [`PackOptions::with_subject`], only its media type, digest and size are kept.
-    pub fn with_subject(mut self, subject: Descriptor) -> Self {
-        self.subject = Some(subject.as_subject());
-        self
-    }
-
-    /// Adds an annotation.
-    pub fn with_annotation(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.annotations.insert(key.into(), value.into());
-        self
-    }
-
-    /// Sets what the `created` annotation says.
-    pub fn with_created(mut self, created: Created) -> Self {
-        self.created = Some(created);
-        self
-    }
 }
 
 async fn push_index(target: &dyn Target, index: &ImageIndex) -> Result<Descriptor> {
     index.validate()?;
-    let doc = index.to_document()?;
-    let mut desc = doc.descriptor(MediaType::image_index());
-    desc.artifact_type = index.artifact_type.clone();
-    desc.annotations = index.annotations.clone();
-    target.push_bytes(&desc, doc.bytes().clone()).await?;
-    Ok(desc)
+    let labels = (&index.artifact_type, &index.annotations);
+    push_document(
+        target,
+        index.to_document()?,
+        MediaType::image_index(),
+        labels,
+    )
+    .await
 }
 
 /// Packs and pushes an index over `manifests` (already pushed): a multi-platform artifact when

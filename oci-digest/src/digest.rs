@@ -15,7 +15,6 @@
 //! so a document using one still parses; only hashing with it is refused.
 
 use std::fmt;
-use std::str::FromStr;
 
 use crate::error::{MESSAGE_CHARS, clip};
 use crate::{Algorithm, DigestError};
@@ -189,19 +188,7 @@ fn validate_algorithm(algorithm: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-impl FromStr for Digest {
-    type Err = DigestError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Digest::parse(s)
-    }
-}
-
-impl TryFrom<&str> for Digest {
-    type Error = DigestError;
-    fn try_from(s: &str) -> Result<Self, Self::Error> {
-        Digest::parse(s)
-    }
-}
+crate::impl_from_str!(Digest, DigestError);
 
 impl TryFrom<String> for Digest {
     type Error = DigestError;

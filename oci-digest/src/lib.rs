@@ -7,6 +7,28 @@
 //! lets users who only need digests avoid the rest of the stack.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+/// Implements `FromStr` and `TryFrom<&str>` for a type through its `parse(&str)`: the string
+/// types of this crate and of `oci-spec-types` read the same way whichever trait is used.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! impl_from_str {
+    ($ty:ty, $err:ty) => {
+        impl ::std::str::FromStr for $ty {
+            type Err = $err;
+            fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+                <$ty>::parse(s)
+            }
+        }
+
+        impl ::std::convert::TryFrom<&str> for $ty {
+            type Error = $err;
+            fn try_from(s: &str) -> ::std::result::Result<Self, Self::Error> {
+                <$ty>::parse(s)
+            }
+        }
+    };
+}
+
 mod algorithm;
 mod digest;
 mod digester;

@@ -103,14 +103,7 @@ impl Client {
     /// Checks that `registry` speaks the distribution API and that the credentials work
     /// (`GET /v2/`).
     pub async fn ping(&self, registry: &str) -> Result<()> {
-        let registry = api_host(registry);
-        let url = self.inner.api_base(&registry)?;
-        let what = format!("ping {registry}");
-        let scopes = Scopes::none();
-        let response = self
-            .inner
-            .send(Call::new(&what, &registry, &scopes, Method::GET, url))
-            .await?;
+        let (what, response) = self.get_v2("ping", registry).await?;
         if response.status().is_success() {
             Ok(())
         } else {
@@ -144,15 +137,19 @@ impl Client {
     /// The HTTP version the registry's `/v2/` endpoint answers with (`HTTP/2.0` where it offers
     /// HTTP/2 over TLS, else `HTTP/1.1`), whatever the status.
     pub async fn http_version(&self, registry: &str) -> Result<String> {
+        let (_, response) = self.get_v2("probe", registry).await?;
+        Ok(format!("{:?}", response.version()))
+    }
+
+    /// `GET /v2/` of `registry`, for `verb`: what was asked (for messages) and the answer.
+    async fn get_v2(&self, verb: &str, registry: &str) -> Result<(String, reqwest::Response)> {
         let registry = api_host(registry);
         let url = self.inner.api_base(&registry)?;
-        let what = format!("probe {registry}");
+        let what = format!("{verb} {registry}");
         let scopes = Scopes::none();
-        let response = self
-            .inner
-            .send(Call::new(&what, &registry, &scopes, Method::GET, url))
-            .await?;
-        Ok(format!("{:?}", response.version()))
+        let call = Call::new(&what, &registry, &scopes, Method::GET, url);
+        let response = self.inner.send(call).await?;
+        Ok((what, response))
     }
 
     /// Every repository of `registry` (`GET /v2/_catalog`, following pages).

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use derive_setters::Setters;
 use oci_target::Limits;
 
 use crate::auth::{Anonymous, CredentialProvider};
@@ -16,14 +17,17 @@ pub type WarningHook = Arc<dyn Fn(&str) + Send + Sync>;
 /// Retried: 408, 429, 5xx and connection errors, for requests whose body can be sent again.
 /// Waits grow exponentially from `initial_backoff` to `max_backoff`, with full jitter, and honour
 /// a `Retry-After` header up to `max_backoff`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Setters)]
+#[setters(prefix = "with_")]
 #[non_exhaustive]
 pub struct RetryPolicy {
     /// Tries after the first. Default 4.
     pub max_retries: u32,
     /// The first wait. Default 200 ms.
+    #[setters(skip)]
     pub initial_backoff: Duration,
     /// The longest wait. Default 10 s.
+    #[setters(skip)]
     pub max_backoff: Duration,
     /// The longest one request may take until its answer's headers arrive, every retry, wait,
     /// challenge and redirect included; zero for none. Default 10 minutes. Requests whose body
@@ -51,18 +55,6 @@ impl RetryPolicy {
         }
     }
 
-    /// Sets the deadline of one request (zero for none).
-    pub fn with_deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = deadline;
-        self
-    }
-
-    /// Sets `max_retries`.
-    pub fn with_max_retries(mut self, n: u32) -> Self {
-        self.max_retries = n;
-        self
-    }
-
     /// Sets the backoff bounds.
     pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.initial_backoff = initial;
@@ -76,26 +68,34 @@ impl RetryPolicy {
 /// Plain HTTP is used only for hosts listed in `plain_http`, loopback included: a registry on
 /// `localhost` gets HTTPS unless the caller says otherwise, so credentials never travel in clear
 /// text by accident.
-#[derive(Clone)]
+#[derive(Clone, Setters)]
+#[setters(prefix = "with_")]
 #[non_exhaustive]
 pub struct ClientConfig {
     /// Sent as `User-Agent`.
+    #[setters(into)]
     pub user_agent: String,
     /// Hosts (`host` or `host:port`) spoken to over plain HTTP.
+    #[setters(skip)]
     pub plain_http: Vec<String>,
     /// Skip TLS certificate verification (for test registries only).
     pub tls_skip_verify: bool,
     /// Extra root certificates, PEM.
+    #[setters(skip)]
     pub ca_certs_pem: Vec<Vec<u8>>,
     /// A client certificate and key, PEM, for registries that ask for one.
+    #[setters(into, strip_option)]
     pub client_identity_pem: Option<Vec<u8>>,
     /// Time to connect. Default 15 s.
+    #[setters(skip)]
     pub connect_timeout: Duration,
     /// Longest wait for any read on a connection. Default 60 s.
+    #[setters(skip)]
     pub read_timeout: Duration,
     /// Retries.
     pub retry: RetryPolicy,
     /// Where credentials come from.
+    #[setters(skip)]
     pub credentials: Arc<dyn CredentialProvider>,
     /// Caps on what is read from registries and token servers (see [`Limits`]): manifest,
     /// token, error-body and listing sizes, redirects, upload recoveries.
@@ -104,21 +104,26 @@ pub struct ClientConfig {
     /// ones stream. Default 8 MiB.
     pub buffered_upload_max: u64,
     /// Upload blobs in PATCH chunks of this size instead of one streaming PUT. Default none.
+    #[setters(skip)]
     pub chunk_size: Option<u64>,
     /// Download large blobs over several connections when the registry serves ranges. Default
     /// none (one connection).
+    #[setters(strip_option)]
     pub parallel_download: Option<crate::ParallelDownload>,
     /// Called with the text of each `Warning: 299` header a registry sends (deprecations,
     /// policy notices). They are also logged at warn level.
+    #[setters(skip)]
     pub on_warning: Option<WarningHook>,
     /// Single `POST ?digest=` uploads of small blobs (distribution-spec "monolithic POST"): one
     /// request instead of two. `None` (the default): tried once per registry, and used from then
     /// on where the registry stored the blob (201), not where it opened an upload session
     /// instead (202, which the upload then goes on with). `Some(true)`: always tried;
     /// `Some(false)`: never.
+    #[setters(strip_option)]
     pub single_post_upload: Option<bool>,
     /// Send every request through this proxy (`http://host:port`). Without it, the standard
     /// `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` variables apply.
+    #[setters(into, strip_option)]
     pub proxy: Option<String>,
 }
 
@@ -190,30 +195,6 @@ impl ClientConfig {
         self
     }
 
-    /// Sets a client certificate and key (PEM).
-    pub fn with_client_identity_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.client_identity_pem = Some(pem.into());
-        self
-    }
-
-    /// Skips TLS verification (test registries only).
-    pub fn with_tls_skip_verify(mut self, skip: bool) -> Self {
-        self.tls_skip_verify = skip;
-        self
-    }
-
-    /// Sets the retry policy.
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// Sets the user agent.
-    pub fn with_user_agent(mut self, agent: impl Into<String>) -> Self {
-        self.user_agent = agent.into();
-        self
-    }
-
     /// Sets the timeouts.
     pub fn with_timeouts(mut self, connect: Duration, read: Duration) -> Self {
         self.connect_timeout = connect;
@@ -227,33 +208,9 @@ impl ClientConfig {
         self
     }
 
-    /// Downloads large blobs over several connections.
-    pub fn with_parallel_download(mut self, parallel: crate::ParallelDownload) -> Self {
-        self.parallel_download = Some(parallel);
-        self
-    }
-
     /// Sets the hook that receives registry warnings.
     pub fn with_on_warning(mut self, hook: impl Fn(&str) + Send + Sync + 'static) -> Self {
         self.on_warning = Some(Arc::new(hook));
-        self
-    }
-
-    /// Turns single-POST uploads of small blobs on or off, instead of finding out per registry.
-    pub fn with_single_post_upload(mut self, on: bool) -> Self {
-        self.single_post_upload = Some(on);
-        self
-    }
-
-    /// Sends every request through `proxy` (`http://host:port`).
-    pub fn with_proxy(mut self, proxy: impl Into<String>) -> Self {
-        self.proxy = Some(proxy.into());
-        self
-    }
-
-    /// Sets the buffered-upload threshold.
-    pub fn with_buffered_upload_max(mut self, bytes: u64) -> Self {
-        self.buffered_upload_max = bytes;
         self
     }
 
@@ -266,12 +223,6 @@ impl ClientConfig {
     /// Sets the `listing-pages` limit.
     pub fn with_max_pages(mut self, pages: u64) -> Self {
         self.limits.listing_pages = pages.max(1);
-        self
-    }
-
-    /// Sets the limits.
-    pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
         self
     }
 

@@ -8,6 +8,7 @@
 //! connection.
 
 use bytes::Bytes;
+use derive_setters::Setters;
 use futures_util::stream::{self, BoxStream};
 use futures_util::{StreamExt, TryStreamExt};
 use oci_spec_types::Descriptor;
@@ -19,12 +20,15 @@ use crate::errors::{from_response, transport};
 use crate::repository::Repository;
 
 /// How large blobs are downloaded over several connections.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Setters)]
+#[setters(prefix = "with_")]
 #[non_exhaustive]
 pub struct ParallelDownload {
     /// Connections at once (at least 1).
+    #[setters(skip)]
     pub connections: usize,
     /// Bytes per request.
+    #[setters(skip)]
     pub segment_size: u64,
     /// Blobs smaller than this use one connection.
     pub min_size: u64,
@@ -57,23 +61,11 @@ impl ParallelDownload {
         self
     }
 
-    /// Sets the most bytes held across all connections.
-    pub fn with_max_buffered(mut self, bytes: u64) -> Self {
-        self.max_buffered = bytes;
-        self
-    }
-
     /// The segment size used: `segment_size`, made smaller so that `connections` segments fit
     /// in `max_buffered` (but not made smaller than 1 MiB for that).
     pub fn effective_segment_size(&self) -> u64 {
         let share = self.max_buffered / self.connections.max(1) as u64;
         self.segment_size.min(share.max(1 << 20)).max(1)
-    }
-
-    /// Sets the threshold under which one connection is used.
-    pub fn with_min_size(mut self, bytes: u64) -> Self {
-        self.min_size = bytes;
-        self
     }
 }
 

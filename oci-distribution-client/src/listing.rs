@@ -101,11 +101,8 @@ pub(crate) async fn paginate<T: DeserializeOwned>(
         let body =
             crate::repository::read_limited(response, "listing-bytes", budget.bytes_left(), what)
                 .await?;
-        let page: T = serde_json::from_slice(&body).map_err(|e| {
-            Error::new(
-                ErrorKind::Transport,
-                format!("{what}: the registry sent a malformed page: {e}"),
-            )
+        let page: T = crate::repository::decode_json(&body, ErrorKind::Transport, |e| {
+            format!("{what}: the registry sent a malformed page: {e}")
         })?;
         budget.add(body.len(), items(&page))?;
         pages.push(page);

@@ -42,23 +42,13 @@ impl Repository {
 
     /// Whether the registry serves the referrers API for this repository, if known.
     pub fn referrers_api_known(&self) -> Option<bool> {
-        let state = self
-            .inner
-            .referrers
-            .api
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        state.get(&self.referrers_key()).copied()
+        held(&self.inner.referrers.api)
+            .get(&self.referrers_key())
+            .copied()
     }
 
     fn remember_api(&self, served: bool) {
-        let mut state = self
-            .inner
-            .referrers
-            .api
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        state.insert(self.referrers_key(), served);
+        held(&self.inner.referrers.api).insert(self.referrers_key(), served);
     }
 
     /// Lists the referrers of `subject`, by the API where served, else from the fallback tag.
@@ -176,13 +166,7 @@ impl Repository {
     }
 
     fn subject_lock(&self, subject: &Digest) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self
-            .inner
-            .referrers
-            .locks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        locks
+        held(&self.inner.referrers.locks)
             .entry((self.registry.clone(), self.name.clone(), subject.clone()))
             .or_default()
             .clone()
@@ -247,4 +231,11 @@ impl Repository {
 /// True when a manifest push answer says the registry indexed the subject itself.
 pub(crate) fn subject_indexed(response_headers: &reqwest::header::HeaderMap) -> bool {
     response_headers.contains_key("oci-subject")
+}
+
+/// The guarded state, whether or not a holder panicked: every change to it is one insert.
+fn held<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -21,6 +21,9 @@ use crate::errors::from_response;
 use crate::repository::Repository;
 use crate::upload::{cancel, location, post_mount};
 
+/// What a probe pushed, to delete when the probe is over.
+type Cleanup = Vec<(Repository, Descriptor)>;
+
 /// Whether the registry does something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -236,10 +239,7 @@ impl Client {
     }
 }
 
-async fn probe_single_post(
-    repo: &Repository,
-    cleanup: &mut Vec<(Repository, Descriptor)>,
-) -> Finding {
+async fn probe_single_post(repo: &Repository, cleanup: &mut Cleanup) -> Finding {
     const NAME: &str = "single_post_upload";
     let (desc, data) = unique_blob("single-post", 1024);
     let what = format!(
@@ -286,10 +286,7 @@ async fn probe_single_post(
 }
 
 /// Does a blob GET answer with a redirect to another origin (object storage, a CDN)?
-async fn probe_blob_redirect(
-    repo: &Repository,
-    cleanup: &mut Vec<(Repository, Descriptor)>,
-) -> Finding {
+async fn probe_blob_redirect(repo: &Repository, cleanup: &mut Cleanup) -> Finding {
     const NAME: &str = "blob_redirect";
     let (desc, data) = unique_blob("redirect", 64);
     if let Err(e) = repo.push_bytes(&desc, data).await {
@@ -341,7 +338,7 @@ async fn probe_blob_redirect(
     }
 }
 
-async fn probe_chunked(repo: &Repository, cleanup: &mut Vec<(Repository, Descriptor)>) -> Finding {
+async fn probe_chunked(repo: &Repository, cleanup: &mut Cleanup) -> Finding {
     const NAME: &str = "chunked_upload";
     let what = format!("probe chunked upload to {}/{}", repo.registry, repo.name);
     let result: Result<Finding> = async {
@@ -432,7 +429,7 @@ async fn try_mount(repo: &Repository, desc: &Descriptor, from: Option<&str>) -> 
 async fn probe_mounts(
     repo: &Repository,
     source: &Repository,
-    cleanup: &mut Vec<(Repository, Descriptor)>,
+    cleanup: &mut Cleanup,
 ) -> (Finding, Finding) {
     let mut results = Vec::new();
     for (name, label, with_from) in [

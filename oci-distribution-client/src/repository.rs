@@ -375,6 +375,16 @@ pub(crate) async fn read_limited(
     Ok(buf.freeze())
 }
 
+/// Reads a JSON body already read whole; a body that does not parse is an error of `kind`,
+/// said by `describe`.
+pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    kind: ErrorKind,
+    describe: impl FnOnce(serde_json::Error) -> String,
+) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| Error::new(kind, describe(e)))
+}
+
 fn content_length(response: &Response) -> Option<u64> {
     response
         .headers()
@@ -542,18 +552,14 @@ impl Target for Repository {
         }
     }
 
-    async fn push_tagged(
-        &self,
-        desc: &Descriptor,
-        content: BlobStream,
-        reference: &str,
-    ) -> Result<()> {
-        check_tag(reference)?;
+    /// One manifest PUT by tag; a blob is pushed, then tagged.
+    async fn push_tagged(&self, desc: &Descriptor, body: BlobStream, tag: &str) -> Result<()> {
+        check_tag(tag)?;
         if is_manifest(&desc.media_type) {
-            self.push_manifest(desc, content, reference).await
+            self.push_manifest(desc, body, tag).await
         } else {
-            self.push(desc, content).await?;
-            self.tag(desc, reference).await
+            self.push(desc, body).await?;
+            self.tag(desc, tag).await
         }
     }
 

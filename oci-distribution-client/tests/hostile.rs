@@ -51,14 +51,7 @@ async fn bodies_longer_or_shorter_than_promised_are_refused() {
     let err = within(repo.fetch_bytes(&desc, u64::MAX)).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::SizeMismatch, "{err}");
     // More bytes than its own Content-Length says.
-    let liar = Hostile::start(|_| {
-        Reply::head_and_body(
-            "HTTP/1.1 200 OK\nContent-Length: 10",
-            b"0123456789EXTRA",
-            true,
-        )
-    })
-    .await;
+    let liar = Hostile::raw("HTTP/1.1 200 OK\nContent-Length: 10", b"0123456789EXTRA").await;
     let repo = repo_with(&liar, |c| c);
     let got = within(repo.fetch_bytes(&desc, u64::MAX)).await;
     assert_eq!(
@@ -67,13 +60,10 @@ async fn bodies_longer_or_shorter_than_promised_are_refused() {
         "bytes past Content-Length are not content"
     );
     // Fewer bytes than Content-Length, then the connection closes: resumes are tried, then a typed error.
-    let short = Hostile::start(|_| {
-        Reply::head_and_body(
-            "HTTP/1.1 200 OK\nContent-Length: 10\nAccept-Ranges: bytes",
-            b"01234",
-            true,
-        )
-    })
+    let short = Hostile::raw(
+        "HTTP/1.1 200 OK\nContent-Length: 10\nAccept-Ranges: bytes",
+        b"01234",
+    )
     .await;
     let repo = repo_with(&short, |c| c);
     let err = within(repo.fetch_bytes(&desc, u64::MAX)).await.unwrap_err();
@@ -597,11 +587,7 @@ async fn a_failed_push_stores_nothing_and_says_why() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::DigestMismatch);
-    let puts: Vec<_> = server
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "PUT")
-        .collect();
+    let puts: Vec<_> = server.with_method("PUT");
     assert!(puts.is_empty(), "wrong content was sent to be stored");
     // A small blob is read and verified before any upload is opened: nothing to cancel.
     assert!(
@@ -748,11 +734,7 @@ async fn pushing_a_referrer_to_a_registry_that_indexes_it_writes_no_fallback() {
         body.len() as u64,
     );
     within(repo.push_bytes(&desc, body)).await.unwrap();
-    let puts: Vec<_> = server
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "PUT")
-        .collect();
+    let puts: Vec<_> = server.with_method("PUT");
     assert_eq!(
         puts.len(),
         1,
@@ -880,11 +862,7 @@ async fn chunked_uploads_honour_the_minimum_chunk_and_content_range() {
         vec!["0-99999", "100000-199999", "200000-249999"],
         "chunks of at least the registry's minimum"
     );
-    let put = server
-        .requests()
-        .into_iter()
-        .find(|r| r.method == "PUT")
-        .unwrap();
+    let put = server.first("PUT");
     assert!(
         put.target.contains("state=250000"),
         "the PUT goes to the last Location: {}",
@@ -933,11 +911,7 @@ async fn single_post_uploads_and_falls_back_to_a_session() {
     within(repo.push_bytes(&blob_desc(&data), Bytes::from(data.clone())))
         .await
         .unwrap();
-    let post = accepted
-        .requests()
-        .into_iter()
-        .find(|r| r.method == "POST")
-        .unwrap();
+    let post = accepted.first("POST");
     assert_eq!(post.body, data);
 
     let session = Hostile::start(upload_server(None, false)).await;
@@ -945,11 +919,7 @@ async fn single_post_uploads_and_falls_back_to_a_session() {
     within(repo.push_bytes(&blob_desc(&data), Bytes::from(data.clone())))
         .await
         .unwrap();
-    let put = session
-        .requests()
-        .into_iter()
-        .find(|r| r.method == "PUT")
-        .unwrap();
+    let put = session.first("PUT");
     assert_eq!(put.body, data, "the fallback PUT carries the blob");
 }
 

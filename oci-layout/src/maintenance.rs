@@ -8,6 +8,7 @@
 //! fsck reads everything: each blob's content against its name, each reference from
 //! `index.json` down against what is stored, and reports every problem it finds.
 
+use derive_setters::Setters;
 use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -22,7 +23,8 @@ use crate::index::ref_name;
 use crate::paths::{self, Found};
 
 /// How GC runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Setters)]
+#[setters(prefix = "with_")]
 #[non_exhaustive]
 pub struct GcOptions {
     /// List what would go, remove nothing.
@@ -40,19 +42,7 @@ impl Default for GcOptions {
     }
 }
 
-impl GcOptions {
-    /// Sets `dry_run`.
-    pub fn with_dry_run(mut self, dry_run: bool) -> Self {
-        self.dry_run = dry_run;
-        self
-    }
-
-    /// Sets `grace`.
-    pub fn with_grace(mut self, grace: Duration) -> Self {
-        self.grace = grace;
-        self
-    }
-}
+impl GcOptions {}
 
 /// What GC removed, or would remove in a dry run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -161,19 +151,12 @@ fn collect(layout: &OciLayout, index: &mut ImageIndex, options: GcOptions) -> Re
     let root = layout.root().to_path_buf();
     // Mark: tagged roots, then referrers of anything marked, until nothing changes.
     let mut marked: HashSet<Digest> = HashSet::new();
-    let tagged: Vec<Descriptor> = index
+    let (tagged, untagged): (Vec<Descriptor>, Vec<Descriptor>) = index
         .manifests
         .iter()
-        .filter(|m| ref_name(m).is_some())
         .cloned()
-        .collect();
+        .partition(|m| ref_name(m).is_some());
     mark(layout, &mut marked, tagged, &limits)?;
-    let untagged: Vec<Descriptor> = index
-        .manifests
-        .iter()
-        .filter(|m| ref_name(m).is_none())
-        .cloned()
-        .collect();
     let mut kept_entries: HashSet<Digest> = HashSet::new();
     loop {
         let mut grew = Vec::new();

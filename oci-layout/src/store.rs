@@ -1,5 +1,6 @@
 //! The layout store.
 
+use derive_setters::Setters;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,7 +20,8 @@ use crate::paths;
 use crate::refname::check_ref_name;
 
 /// How a layout is opened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Setters)]
+#[setters(prefix = "with_")]
 #[non_exhaustive]
 pub struct LayoutOptions {
     /// fsync each blob and its directory before it becomes visible, and `index.json` after
@@ -40,19 +42,7 @@ impl Default for LayoutOptions {
     }
 }
 
-impl LayoutOptions {
-    /// Sets `fsync`.
-    pub fn with_fsync(mut self, fsync: bool) -> Self {
-        self.fsync = fsync;
-        self
-    }
-
-    /// Sets the limits.
-    pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
-    }
-}
+impl LayoutOptions {}
 
 /// An OCI image-layout directory.
 #[derive(Debug, Clone)]

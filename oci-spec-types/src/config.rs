@@ -5,48 +5,41 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use oci_digest::Digest;
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 use crate::document::Document;
 use crate::{Platform, SpecError};
 
 /// An empty JSON object, as the values of `ExposedPorts` and `Volumes`.
+#[skip_serializing_none]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Empty {}
 
 /// The execution parameters of an image (`config` in the image config).
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 #[non_exhaustive]
 pub struct ExecConfig {
     /// `user`, `uid`, `user:group`, …
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Ports to expose, as `port/proto` keys.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exposed_ports: Option<BTreeMap<String, Empty>>,
     /// `VARNAME=VARVALUE` entries.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<String>>,
     /// The program to run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entrypoint: Option<Vec<String>>,
     /// Default arguments.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cmd: Option<Vec<String>>,
     /// Paths for volumes, as keys.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volumes: Option<BTreeMap<String, Empty>>,
     /// The working directory.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
     /// Arbitrary labels.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<BTreeMap<String, String>>,
     /// The signal that stops the container.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
     /// Windows only: the command line is already escaped.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub args_escaped: Option<bool>,
 }
 
@@ -71,64 +64,40 @@ impl Default for RootFs {
 }
 
 /// One step of an image's history.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct History {
     /// When the step ran (RFC 3339).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
     /// What ran.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Who.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
     /// A comment.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// The step made no layer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub empty_layer: Option<bool>,
 }
 
 /// An image config (`application/vnd.oci.image.config.v1+json`).
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ImageConfig {
     /// When the image was created (RFC 3339).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
     /// Who created it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
-    /// CPU architecture.
-    pub architecture: String,
-    /// Operating system.
-    pub os: String,
-    /// Operating system version.
-    #[serde(
-        rename = "os.version",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub os_version: Option<String>,
-    /// Required operating system features.
-    #[serde(
-        rename = "os.features",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub os_features: Option<Vec<String>>,
-    /// CPU variant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variant: Option<String>,
+    /// The platform: `architecture`, `os`, `os.version`, `os.features` and `variant`, at the
+    /// top level of the config as the image-spec has them.
+    #[serde(flatten)]
+    pub platform: Platform,
     /// Execution parameters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<ExecConfig>,
     /// The layers' uncompressed digests.
     pub rootfs: RootFs,
     /// How the image was built.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<History>>,
 }
 
@@ -136,19 +105,14 @@ impl ImageConfig {
     /// A config for `os`/`architecture` with no layers.
     pub fn new(os: impl Into<String>, architecture: impl Into<String>) -> Self {
         ImageConfig {
-            os: os.into(),
-            architecture: architecture.into(),
+            platform: Platform::new(os, architecture),
             ..Default::default()
         }
     }
 
     /// The platform this config describes.
     pub fn platform(&self) -> Platform {
-        let mut p = Platform::new(self.os.clone(), self.architecture.clone());
-        p.variant = self.variant.clone();
-        p.os_version = self.os_version.clone();
-        p.os_features = self.os_features.clone();
-        p
+        self.platform.clone()
     }
 
     /// Parses a config, keeping its bytes.
@@ -176,7 +140,10 @@ impl ImageConfig {
     /// [`SpecError::InvalidField`]: empty `os` or `architecture`, an `Env` entry that is not
     /// `VARNAME=VARVALUE`, a `rootfs.type` other than `layers`.
     pub fn validate(&self) -> Result<(), SpecError> {
-        for (field, value) in [("os", &self.os), ("architecture", &self.architecture)] {
+        for (field, value) in [
+            ("os", &self.platform.os),
+            ("architecture", &self.platform.architecture),
+        ] {
             if value.is_empty() {
                 return Err(SpecError::MissingField {
                     field: field.into(),

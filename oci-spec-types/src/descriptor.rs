@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use oci_digest::Digest;
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 use crate::{MediaType, Platform};
 
@@ -12,6 +13,7 @@ use crate::{MediaType, Platform};
 ///
 /// Fields are public to read and change; build one with [`Descriptor::new`] and the `with_*`
 /// methods.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -23,19 +25,14 @@ pub struct Descriptor {
     /// The size of the referenced content in bytes.
     pub size: u64,
     /// Other places the content may be fetched from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub urls: Option<Vec<String>>,
     /// Arbitrary metadata, ordered by key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<BTreeMap<String, String>>,
     /// The content itself, base64-encoded, for small content embedded in the descriptor.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
     /// The type of an artifact when the descriptor points at an artifact manifest.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact_type: Option<MediaType>,
     /// The platform an image manifest is for, in an index.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<Platform>,
 }
 

@@ -5,6 +5,7 @@
 //! HTTP, and any store or tool that checks a tag or names a fallback index uses them from here.
 
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_with::skip_serializing_none;
 
 use crate::{Descriptor, Digest, SpecError, media_types};
 
@@ -132,6 +133,7 @@ pub struct ErrorBody {
 }
 
 /// One entry of an [`ErrorBody`].
+#[skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ErrorInfo {
@@ -142,7 +144,6 @@ pub struct ErrorInfo {
     #[serde(default)]
     pub message: String,
     /// Anything the registry added, as it sent it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<serde_json::Value>,
 }
 

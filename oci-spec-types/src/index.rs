@@ -4,15 +4,17 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 use crate::document::Document;
 use crate::media_types;
-use crate::validate::{check_descriptor, check_media_type_field, check_schema_version};
+use crate::validate::{check_children, check_media_type_field, check_schema_version};
 use crate::{Descriptor, MediaType, Platform, SpecError};
 
 /// An image index: manifests, typically one per platform.
 ///
 /// Docker v2.2 manifest lists parse as this type too.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -20,18 +22,14 @@ pub struct ImageIndex {
     /// Always 2.
     pub schema_version: u32,
     /// `application/vnd.oci.image.index.v1+json`, or Docker's manifest list type.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<MediaType>,
     /// The type of artifact this index packages.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact_type: Option<MediaType>,
     /// The manifests.
     pub manifests: Vec<Descriptor>,
     /// The manifest this one refers to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Descriptor>,
     /// Arbitrary metadata, ordered by key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<BTreeMap<String, String>>,
 }
 
@@ -107,13 +105,7 @@ impl ImageIndex {
             self.media_type.as_ref(),
             &[media_types::IMAGE_INDEX, media_types::DOCKER_MANIFEST_LIST],
         )?;
-        for (i, m) in self.manifests.iter().enumerate() {
-            check_descriptor(&format!("manifests[{i}]"), m)?;
-        }
-        if let Some(s) = &self.subject {
-            check_descriptor("subject", s)?;
-        }
-        Ok(())
+        check_children("manifests", &self.manifests, self.subject.as_ref())
     }
 }
 

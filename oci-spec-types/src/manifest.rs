@@ -4,15 +4,19 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 use crate::document::Document;
 use crate::media_types;
-use crate::validate::{check_descriptor, check_media_type_field, check_schema_version};
+use crate::validate::{
+    check_children, check_descriptor, check_media_type_field, check_schema_version,
+};
 use crate::{Descriptor, MediaType, SpecError};
 
 /// An image manifest: a config and layers, optionally an artifact type and a subject.
 ///
 /// Docker v2.2 manifests parse as this type too; their `mediaType` says which they are.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -20,20 +24,16 @@ pub struct ImageManifest {
     /// Always 2.
     pub schema_version: u32,
     /// `application/vnd.oci.image.manifest.v1+json`, or Docker's manifest type.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<MediaType>,
     /// The type of artifact this manifest packages, when it is not an image.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact_type: Option<MediaType>,
     /// The config blob.
     pub config: Descriptor,
     /// The layers, base first.
     pub layers: Vec<Descriptor>,
     /// The manifest this one refers to (a signature's image, an SBOM's image).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Descriptor>,
     /// Arbitrary metadata, ordered by key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<BTreeMap<String, String>>,
 }
 
@@ -97,13 +97,7 @@ impl ImageManifest {
                 reason: "a manifest must have at least one layer (the empty descriptor serves artifacts without files)".into(),
             });
         }
-        for (i, l) in self.layers.iter().enumerate() {
-            check_descriptor(&format!("layers[{i}]"), l)?;
-        }
-        if let Some(s) = &self.subject {
-            check_descriptor("subject", s)?;
-        }
-        Ok(())
+        check_children("layers", &self.layers, self.subject.as_ref())
     }
 }
 

@@ -163,26 +163,20 @@ impl Manifest {
 /// assert_eq!(links.artifact_type().unwrap().as_str(), "a/b");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Links {
     /// `config`, for image manifests.
-    #[serde(default)]
     pub config: Option<Descriptor>,
     /// `layers`, for image manifests.
-    #[serde(default)]
     pub layers: Vec<Descriptor>,
     /// `manifests`, for indexes.
-    #[serde(default)]
     pub manifests: Vec<Descriptor>,
     /// `subject`: the node this one refers to.
-    #[serde(default)]
     pub subject: Option<Descriptor>,
     /// `artifactType` as written.
-    #[serde(default)]
     pub artifact_type: Option<MediaType>,
     /// `annotations`.
-    #[serde(default)]
     pub annotations: Option<BTreeMap<String, String>>,
 }
 

@@ -1,7 +1,6 @@
 //! Media types.
 
 use std::fmt;
-use std::str::FromStr;
 
 use crate::SpecError;
 use crate::error::clip;
@@ -70,19 +69,7 @@ fn validate(s: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-impl FromStr for MediaType {
-    type Err = SpecError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        MediaType::parse(s)
-    }
-}
-
-impl TryFrom<&str> for MediaType {
-    type Error = SpecError;
-    fn try_from(s: &str) -> Result<Self, Self::Error> {
-        MediaType::parse(s)
-    }
-}
+oci_digest::impl_from_str!(MediaType, SpecError);
 
 impl fmt::Display for MediaType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

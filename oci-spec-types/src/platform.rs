@@ -11,11 +11,13 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 use crate::SpecError;
 
 /// The platform an image runs on: `os`, `architecture` and their refinements, as in an index's
 /// manifest descriptors and an image config.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Platform {
@@ -24,24 +26,14 @@ pub struct Platform {
     /// Operating system, by Go's `GOOS` names (`linux`, `windows`, …).
     pub os: String,
     /// Operating system version, such as `10.0.14393.1066` on Windows.
-    #[serde(
-        rename = "os.version",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "os.version")]
     pub os_version: Option<String>,
     /// Required operating system features, such as `win32k`.
-    #[serde(
-        rename = "os.features",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "os.features")]
     pub os_features: Option<Vec<String>>,
     /// CPU variant, such as `v7` for ARM.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
     /// Reserved by the image-spec; kept as read.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub features: Option<Vec<String>>,
 }
 

@@ -6,7 +6,6 @@
 //! by another host than its name; [`Reference::api_host`] says which.
 
 use std::fmt;
-use std::str::FromStr;
 
 use oci_digest::Digest;
 
@@ -357,19 +356,7 @@ fn check_path(path: &str) -> Result<(), String> {
     Ok(())
 }
 
-impl FromStr for Reference {
-    type Err = SpecError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Reference::parse(s)
-    }
-}
-
-impl TryFrom<&str> for Reference {
-    type Error = SpecError;
-    fn try_from(s: &str) -> Result<Self, Self::Error> {
-        Reference::parse(s)
-    }
-}
+oci_digest::impl_from_str!(Reference, SpecError);
 
 impl fmt::Display for Reference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -31,6 +31,18 @@ pub(crate) fn check_media_type_field(
 }
 
 /// Checks a descriptor found at `field` (a JSON path).
+/// Checks each descriptor of the list `field` (`layers`, `manifests`) and the subject, if any.
+pub(crate) fn check_children(
+    field: &str,
+    children: &[Descriptor],
+    subject: Option<&Descriptor>,
+) -> Result<(), SpecError> {
+    for (i, d) in children.iter().enumerate() {
+        check_descriptor(&format!("{field}[{i}]"), d)?;
+    }
+    subject.map_or(Ok(()), |s| check_descriptor("subject", s))
+}
+
 pub(crate) fn check_descriptor(field: &str, d: &Descriptor) -> Result<(), SpecError> {
     d.validate().map_err(|e| match e {
         SpecError::InvalidField {

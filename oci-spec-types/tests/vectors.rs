@@ -286,7 +286,7 @@ fn docker_documents_parse_and_keep_their_digest() {
         } else {
             configs += 1;
             let doc = ImageConfig::from_slice(bytes).unwrap();
-            assert!(!doc.value().architecture.is_empty());
+            assert!(!doc.value().platform.architecture.is_empty());
             doc.digest().to_string()
         };
         assert_eq!(digest, want, "{}", case["name"]);

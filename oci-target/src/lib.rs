@@ -9,6 +9,7 @@ mod error;
 mod ext;
 mod file;
 pub mod graph;
+pub mod hook;
 pub mod limits;
 mod memory;
 pub mod progress;
@@ -22,6 +23,7 @@ pub use copy::{
 pub use error::{Error, ErrorKind, RegistryErrorCode, Result};
 pub use ext::{ReadOnlyTargetExt, TargetExt, bytes_stream, read_to_bytes, verified_stream};
 pub use file::{file_stream, file_stream_limited, open_file_stream, write_file_atomically};
+pub use hook::Hook;
 pub use limits::{LIMIT_NAMES, Limits};
 pub use memory::MemoryStore;
 pub use progress::{ProgressEvent, ProgressSink, SharedProgress};

@@ -89,6 +89,12 @@ impl<T: ProgressSink + ?Sized> ProgressSink for Arc<T> {
     }
 }
 
+impl std::fmt::Debug for dyn ProgressSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressSink")
+    }
+}
+
 /// A shared sink, as options hold it.
 pub type SharedProgress = Arc<dyn ProgressSink>;
 

@@ -18,10 +18,15 @@ pub fn tool(program: &str, args: &[&str], install: &str) -> Output {
 
 /// Like [`tool`], asserting success; returns stdout.
 pub fn tool_ok(program: &str, args: &[&str], install: &str) -> String {
-    let out = tool(program, args, install);
+    succeeded(&format!("{program} {args:?}"), tool(program, args, install))
+}
+
+/// The stdout of a finished program run that must have succeeded; `what` names the run in the
+/// failure, which shows both of its outputs.
+pub fn succeeded(what: &str, out: Output) -> String {
     assert!(
         out.status.success(),
-        "{program} {args:?} failed:\n{}\n{}",
+        "{what} failed:\n{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );

@@ -2,7 +2,7 @@
 //! already in the store, each listed with the platform its config says.
 
 use oci_artifact::pack::{IndexOptions, pack_index, update_index};
-use oci_spec_types::{Descriptor, ImageConfig, ImageManifest, Platform};
+use oci_spec_types::{Descriptor, ImageConfig, ImageManifest};
 use oci_target::{Error, ErrorKind, ReadOnlyTargetExt, Result};
 
 use crate::target::{Access, Opened, open};
@@ -55,11 +55,7 @@ async fn with_platform(opened: &Opened, reference: &str) -> Result<Descriptor> {
         // An artifact's config says no platform: listed without one.
         return Ok(desc);
     };
-    let config = config.into_parts().0;
-    let mut platform = Platform::new(config.os, config.architecture);
-    platform.variant = config.variant;
-    platform.os_version = config.os_version;
-    Ok(desc.with_platform(platform))
+    Ok(desc.with_platform(config.into_parts().0.platform))
 }
 
 fn print(common: &Common, opened: &Opened, verb: &str, desc: &Descriptor) {

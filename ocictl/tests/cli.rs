@@ -3,7 +3,7 @@
 mod support;
 
 use oci_test_registry::Registry;
-use support::{fails, json, ocictl_with_stdin, ok, sample_files, tree};
+use support::{at, fails, json, ocictl_with_stdin, ok, sample_files, tree};
 
 fn reg() -> &'static Registry {
     Registry::anonymous()
@@ -60,16 +60,14 @@ fn push_and_pull_round_trip_over_the_registry() {
     );
 
     let out = tempfile::tempdir().unwrap();
-    let pulled = json(
-        dir,
-        &[
-            "pull",
-            "--plain-http",
-            &target,
-            "-o",
-            out.path().to_str().unwrap(),
-        ],
-    );
+    let pull = [
+        "pull",
+        "--plain-http",
+        &target,
+        "-o",
+        out.path().to_str().unwrap(),
+    ];
+    let pulled = json(dir, &pull);
     assert_eq!(pulled["digest"], digest.as_str());
     assert_eq!(pulled["files"].as_array().unwrap().len(), 3);
     let mut expected = tree(dir);
@@ -78,34 +76,14 @@ fn push_and_pull_round_trip_over_the_registry() {
 
     // An existing name stops the pull; --overwrite replaces it.
     std::fs::write(out.path().join("hello.txt"), b"local edit").unwrap();
-    let err = fails(
-        dir,
-        &[
-            "pull",
-            "--plain-http",
-            &target,
-            "-o",
-            out.path().to_str().unwrap(),
-        ],
-        6,
-    );
+    let err = fails(dir, &pull, 6);
     assert!(err.starts_with("Error: "), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
     assert_eq!(
         std::fs::read(out.path().join("hello.txt")).unwrap(),
         b"local edit"
     );
-    ok(
-        dir,
-        &[
-            "pull",
-            "--plain-http",
-            &target,
-            "-o",
-            out.path().to_str().unwrap(),
-            "--overwrite",
-        ],
-    );
+    ok(dir, &[&pull[..], &["--overwrite"]].concat());
     assert_eq!(tree(out.path()), expected);
 }
 
@@ -172,37 +150,12 @@ fn tags_resolve_manifests_and_blobs() {
     );
     let blob_digest = blob["digest"].as_str().unwrap().to_owned();
     assert_eq!(blob["size"], 1_500_000);
-    let stat = json(
-        dir,
-        &[
-            "blob",
-            "fetch",
-            "--plain-http",
-            "--descriptor",
-            &r(&format!("cli/names@{blob_digest}")),
-        ],
-    );
+    let blob_ref = r(&format!("cli/names@{blob_digest}"));
+    let stat_blob = ["blob", "fetch", "--plain-http", "--descriptor", &blob_ref];
+    let stat = json(dir, &stat_blob);
     assert_eq!(stat["size"], 1_500_000);
-    ok(
-        dir,
-        &[
-            "blob",
-            "delete",
-            "--plain-http",
-            &r(&format!("cli/names@{blob_digest}")),
-        ],
-    );
-    fails(
-        dir,
-        &[
-            "blob",
-            "fetch",
-            "--plain-http",
-            "--descriptor",
-            &r(&format!("cli/names@{blob_digest}")),
-        ],
-        3,
-    );
+    ok(dir, &["blob", "delete", "--plain-http", &blob_ref]);
+    fails(dir, &stat_blob, 3);
 
     // Pushing a manifest from a file, then deleting it.
     let file = dir.join("m.json");
@@ -343,7 +296,7 @@ fn attach_discover_and_copy_with_referrers() {
     assert_eq!(copied["digest"], found["digest"]);
 
     let layout = dir.join("layout");
-    let layout_ref = format!("{}:v1", layout.display());
+    let layout_ref = at(&layout, "v1");
     ok(
         dir,
         &[
@@ -407,7 +360,7 @@ fn layouts_work_as_sources_and_destinations() {
             "cp",
             "--plain-http",
             "--from-oci-layout",
-            &format!("{}:v1", layout.display()),
+            &at(&layout, "v1"),
             &r("cli/fromlayout:v1"),
         ],
     );
@@ -428,7 +381,7 @@ fn layouts_work_as_sources_and_destinations() {
         &[
             "pull",
             "--oci-layout",
-            &format!("{}:v1", second.display()),
+            &at(&second, "v1"),
             "-o",
             out.to_str().unwrap(),
         ],
@@ -472,7 +425,7 @@ fn errors_are_one_line_with_documented_exit_codes() {
         &[
             "push",
             "--oci-layout",
-            &format!("{}:v1", layout.display()),
+            &at(&layout, "v1"),
             "hello.txt",
             "--artifact-type",
             "application/vnd.x",
@@ -484,11 +437,7 @@ fn errors_are_one_line_with_documented_exit_codes() {
             "manifest",
             "fetch",
             "--oci-layout",
-            &format!(
-                "{}@{}",
-                layout.display(),
-                pushed["digest"].as_str().unwrap()
-            ),
+            &at(&layout, pushed["digest"].as_str().unwrap()),
         ],
     ))
     .unwrap();
@@ -503,7 +452,7 @@ fn errors_are_one_line_with_documented_exit_codes() {
         &[
             "pull",
             "--oci-layout",
-            &format!("{}:v1", layout.display()),
+            &at(&layout, "v1"),
             "-o",
             out.to_str().unwrap(),
         ],
@@ -753,7 +702,7 @@ fn progress_bars_on_a_terminal_plain_lines_elsewhere() {
         &[
             "push",
             "--oci-layout",
-            &format!("{}:v2", layout.display()),
+            &at(&layout, "v2"),
             "hello.txt",
             "--artifact-type",
             "application/vnd.x",

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use oci_layout::{LayoutOptions, OciLayout};
 use oci_spec_types::Descriptor;
 use oci_test_registry::Registry;
-use support::{json, ok, sample_files, tool, tool_ok, tree};
+use oci_test_registry::tools::succeeded;
+use support::{at, json, ok, sample_files, tool, tool_ok, tree};
 
 const PYTHON_ORAS: &str = "pip install oras";
 const SKOPEO: &str = "apt-get install skopeo";
@@ -31,30 +32,22 @@ fn python_oras(cwd: &Path, args: &[&str]) -> String {
         .current_dir(cwd)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "python oras {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    succeeded(&format!("python oras {args:?}"), out)
+}
+
+/// The registry, the sample files and `interop/NAME:v1` on the registry.
+fn interop(name: &str) -> (&'static Registry, tempfile::TempDir, String) {
+    let r = Registry::anonymous();
+    (r, sample_files(), format!("{}/interop/{name}:v1", r.host()))
 }
 
 #[test]
 fn python_oras_pulls_what_ocictl_pushes() {
-    let r = Registry::anonymous();
-    let src = sample_files();
-    let target = format!("{}/interop/to-python:v1", r.host());
+    let (r, src, target) = interop("to-python");
+    let files = ["hello.txt", "big.bin", "docs"];
     ok(
         src.path(),
-        &[
-            "push",
-            "--plain-http",
-            &target,
-            "hello.txt",
-            "big.bin",
-            "docs",
-        ],
+        &[&["push", "--plain-http", &target][..], &files].concat(),
     );
     let out = tempfile::tempdir().unwrap();
     python_oras(
@@ -70,9 +63,7 @@ fn python_oras_pulls_what_ocictl_pushes() {
 
 #[test]
 fn ocictl_pulls_what_python_oras_pushes() {
-    let r = Registry::anonymous();
-    let src = sample_files();
-    let target = format!("{}/interop/from-python:v1", r.host());
+    let (r, src, target) = interop("from-python");
     python_oras(
         src.path(),
         &["push", r.host(), &target, "hello.txt", "big.bin"],
@@ -127,26 +118,15 @@ async fn an_image_skopeo_pushed_goes_through_a_layout_and_back_where_skopeo_read
     );
 
     let layout = dir.join("mirror");
+    let local = at(&layout, "v1");
     ok(
         dir,
-        &[
-            "cp",
-            "--plain-http",
-            "--to-oci-layout",
-            &src,
-            &format!("{}:v1", layout.display()),
-        ],
+        &["cp", "--plain-http", "--to-oci-layout", &src, &local],
     );
     let dst = format!("{}/interop/ocictl-dst:v1", r.host());
     ok(
         dir,
-        &[
-            "cp",
-            "--plain-http",
-            "--from-oci-layout",
-            &format!("{}:v1", layout.display()),
-            &dst,
-        ],
+        &["cp", "--plain-http", "--from-oci-layout", &local, &dst],
     );
 
     // skopeo reads the copy: the same manifest bytes, and every blob verified on its way out.

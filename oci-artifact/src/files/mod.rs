@@ -14,6 +14,7 @@
 mod paths;
 mod tarball;
 
+use derive_setters::Setters;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,13 +32,17 @@ use oci_target::{Error, ErrorKind, ReadOnlyTarget, ReadOnlyTargetExt, Result, Ta
 /// A file or directory to push, with the title and media type its layer gets.
 ///
 /// Parsed from the `oras` command-line form `path[:mediaType]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Setters)]
+#[setters(prefix = "with_")]
 pub struct FileRef {
     /// Where the file or directory is.
+    #[setters(skip)]
     pub path: PathBuf,
     /// The layer's media type; the options' default for files or directories when `None`.
+    #[setters(strip_option)]
     pub media_type: Option<MediaType>,
     /// The layer's title; the path as given (cleaned, with `/` between parts) when `None`.
+    #[setters(into, strip_option)]
     pub title: Option<String>,
 }
 
@@ -61,18 +66,6 @@ impl FileRef {
             media_type: None,
             title,
         }
-    }
-
-    /// Sets the media type.
-    pub fn with_media_type(mut self, media_type: MediaType) -> Self {
-        self.media_type = Some(media_type);
-        self
-    }
-
-    /// Sets the title.
-    pub fn with_title(mut self, title: impl Into<String>) -> Self {
-        self.title = Some(title.into());
-        self
     }
 
     /// Reads `path[:mediaType]`. The part after the last `:` is a media type when it reads as
@@ -126,7 +119,8 @@ impl std::str::FromStr for FileRef {
 }
 
 /// How to push files. Build with [`PushFilesOptions::default`] and the `with_` methods.
-#[derive(Clone)]
+#[derive(Debug, Clone, Setters)]
+#[setters(prefix = "with_")]
 #[non_exhaustive]
 pub struct PushFilesOptions {
     /// Media type of a file's layer unless its [`FileRef`] names one (`oras`'s default,
@@ -137,27 +131,16 @@ pub struct PushFilesOptions {
     /// Accept absolute paths, titled by their last part. Off by default, as in `oras`.
     pub allow_absolute: bool,
     /// Where directories are packed before pushing; the system's temporary directory if `None`.
+    #[setters(into, strip_option)]
     pub staging_dir: Option<PathBuf>,
     /// How many files are hashed and pushed at once.
+    #[setters(skip)]
     pub concurrency: usize,
     /// The hash for new layers' digests.
     pub algorithm: Algorithm,
     /// Receives progress events.
+    #[setters(skip)]
     pub progress: Option<SharedProgress>,
-}
-
-impl std::fmt::Debug for PushFilesOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PushFilesOptions")
-            .field("file_media_type", &self.file_media_type)
-            .field("dir_media_type", &self.dir_media_type)
-            .field("allow_absolute", &self.allow_absolute)
-            .field("staging_dir", &self.staging_dir)
-            .field("concurrency", &self.concurrency)
-            .field("algorithm", &self.algorithm)
-            .field("progress", &self.progress.is_some())
-            .finish()
-    }
 }
 
 impl Default for PushFilesOptions {
@@ -175,33 +158,9 @@ impl Default for PushFilesOptions {
 }
 
 impl PushFilesOptions {
-    /// Sets the default media type of files.
-    pub fn with_file_media_type(mut self, media_type: MediaType) -> Self {
-        self.file_media_type = media_type;
-        self
-    }
-
-    /// Accepts absolute paths.
-    pub fn with_allow_absolute(mut self, allow: bool) -> Self {
-        self.allow_absolute = allow;
-        self
-    }
-
-    /// Sets where directories are packed.
-    pub fn with_staging_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.staging_dir = Some(dir.into());
-        self
-    }
-
     /// Sets how many files move at once (at least one).
     pub fn with_concurrency(mut self, concurrency: usize) -> Self {
         self.concurrency = concurrency.max(1);
-        self
-    }
-
-    /// Sets the digest algorithm.
-    pub fn with_algorithm(mut self, algorithm: Algorithm) -> Self {
-        self.algorithm = algorithm;
         self
     }
 
@@ -362,60 +321,27 @@ pub async fn push_files(
 }
 
 /// How to pull files. Build with [`PullFilesOptions::default`] and the `with_` methods.
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default, Setters)]
+#[setters(prefix = "with_")]
 #[non_exhaustive]
 pub struct PullFilesOptions {
     /// Replace files and directories already there. Off by default: an existing name is an
     /// error before anything is downloaded.
     pub overwrite: bool,
     /// For an index: the platform whose manifest to pull.
+    #[setters(strip_option)]
     pub platform: Option<Platform>,
     /// How many files are downloaded at once (4 when zero).
     pub concurrency: usize,
     /// Receives progress events.
+    #[setters(skip)]
     pub progress: Option<SharedProgress>,
     /// Caps on what a directory's archive may unpack to (`unpacked-bytes`,
     /// `unpacked-entries`, `expansion-ratio`) and on the manifest and platform walk.
     pub limits: oci_target::Limits,
 }
 
-impl std::fmt::Debug for PullFilesOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PullFilesOptions")
-            .field("overwrite", &self.overwrite)
-            .field("platform", &self.platform)
-            .field("concurrency", &self.concurrency)
-            .field("progress", &self.progress.is_some())
-            .field("limits", &self.limits)
-            .finish()
-    }
-}
-
 impl PullFilesOptions {
-    /// Sets the limits.
-    pub fn with_limits(mut self, limits: oci_target::Limits) -> Self {
-        self.limits = limits;
-        self
-    }
-
-    /// Replaces what is there.
-    pub fn with_overwrite(mut self, overwrite: bool) -> Self {
-        self.overwrite = overwrite;
-        self
-    }
-
-    /// Picks this platform from an index.
-    pub fn with_platform(mut self, platform: Platform) -> Self {
-        self.platform = Some(platform);
-        self
-    }
-
-    /// Sets how many files move at once.
-    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
-        self.concurrency = concurrency;
-        self
-    }
-
     /// Sets the progress sink.
     pub fn with_progress(mut self, sink: impl ProgressSink + 'static) -> Self {
         self.progress = Some(Arc::new(sink));

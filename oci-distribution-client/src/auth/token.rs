@@ -105,11 +105,8 @@ pub(crate) async fn fetch(
         &format!("the answer of the token server {realm}"),
     )
     .await?;
-    let answer: Answer = serde_json::from_slice(&body).map_err(|e| {
-        Error::new(
-            ErrorKind::Unauthorized,
-            format!("the token server {realm} answered with something that is not a token: {e}"),
-        )
+    let answer: Answer = crate::repository::decode_json(&body, ErrorKind::Unauthorized, |e| {
+        format!("the token server {realm} answered with something that is not a token: {e}")
     })?;
     let token = answer
         .token

@@ -94,6 +94,28 @@ impl Hostile {
         Hostile { addr, requests }
     }
 
+    /// Starts a server answering every request with `head` and `body` as written, then closing
+    /// the connection.
+    #[allow(dead_code)]
+    pub async fn raw(head: &'static str, body: &'static [u8]) -> Hostile {
+        Hostile::start(move |_| Reply::head_and_body(head, body, true)).await
+    }
+
+    /// The requests received with `method`, in order.
+    #[allow(dead_code)]
+    pub fn with_method(&self, method: &str) -> Vec<Recorded> {
+        let mut all = self.requests();
+        all.retain(|r| r.method == method);
+        all
+    }
+
+    /// The first request received with `method`.
+    #[allow(dead_code)]
+    pub fn first(&self, method: &str) -> Recorded {
+        let found = self.with_method(method).into_iter().next();
+        found.unwrap_or_else(|| panic!("no {method} request"))
+    }
+
     /// `127.0.0.1:PORT`.
     pub fn host(&self) -> String {
         self.addr.to_string()

@@ -331,15 +331,23 @@ pub async fn concurrent_pushes_of_one_blob(target: &dyn Target) {
     assert!(back == data, "content differs after concurrent pushes");
 }
 
+/// The value of an operation that must succeed.
+fn done<T>(what: &str, result: crate::Result<T>) -> T {
+    result.unwrap_or_else(|e| panic!("{what} failed: {e}"))
+}
+
+/// A new image and a new tag pointing at it.
+async fn tagged_image(target: &dyn Target, label: &str) -> (Descriptor, String) {
+    let manifest = push_image(target, label).await;
+    let tag = unique_tag(label);
+    target.tag(&manifest, &tag).await.expect("tag");
+    (manifest, tag)
+}
+
 /// Deleted content is gone, with the tags that pointed at it.
 pub async fn delete(target: &dyn Target) {
-    let manifest = push_image(target, "delete").await;
-    let tag = unique_tag("del");
-    target.tag(&manifest, &tag).await.expect("tag");
-    target
-        .delete(&manifest)
-        .await
-        .unwrap_or_else(|e| panic!("delete failed: {e}"));
+    let (manifest, tag) = tagged_image(target, "delete").await;
+    done("delete", target.delete(&manifest).await);
     must_exist(target, &manifest, false, "after delete").await;
     expect_kind(
         "fetch after delete",
@@ -364,13 +372,8 @@ pub async fn delete(target: &dyn Target) {
 
 /// Untagging removes the tag and keeps the content.
 pub async fn untag(target: &dyn Target) {
-    let manifest = push_image(target, "untag").await;
-    let tag = unique_tag("untag");
-    target.tag(&manifest, &tag).await.expect("tag");
-    target
-        .untag(&tag)
-        .await
-        .unwrap_or_else(|e| panic!("untag failed: {e}"));
+    let (manifest, tag) = tagged_image(target, "untag").await;
+    done("untag", target.untag(&tag).await);
     expect_kind(
         "resolve after untag",
         target.resolve(&tag).await,
@@ -412,14 +415,10 @@ pub async fn referrers(target: &dyn Target) {
         Some(sig_type),
         &[],
     );
-    target
-        .push_bytes(&sbom, sbom_bytes)
-        .await
-        .expect("push sbom manifest");
-    target
-        .push_bytes(&sig, sig_bytes)
-        .await
-        .expect("push signature manifest");
+    for (desc, bytes) in [(&sbom, sbom_bytes), (&sig, sig_bytes)] {
+        let pushed = target.push_bytes(desc, bytes).await;
+        pushed.unwrap_or_else(|e| panic!("push of referrer {}: {e}", desc.digest));
+    }
 
     let all = target.referrers(&subject, None).await.expect("referrers");
     let mut digests: Vec<_> = all.iter().map(|d| d.digest.clone()).collect();

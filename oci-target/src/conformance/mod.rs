@@ -23,14 +23,19 @@ mod wrappers;
 pub use cases::*;
 pub use wrappers::{Faults, Instrumented};
 
+use derive_setters::Setters;
 use oci_digest::Digest;
 use oci_spec_types::Descriptor;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::Target;
 
+/// Replaces the stored bytes of a digest with the given bytes (see [`Flags::corrupt`]).
+pub type Corrupt = crate::Hook<dyn Fn(&Digest, &[u8]) + Send + Sync>;
+
 /// What the store under test supports, and how to reach behind it.
-#[derive(Default)]
+#[derive(Debug, Default, Setters)]
+#[setters(prefix = "with_")]
 #[non_exhaustive]
 pub struct Flags {
     /// Run the referrers case.
@@ -41,27 +46,15 @@ pub struct Flags {
     pub untag: bool,
     /// The store keeps data outside memory: run the large-stream case with a blob of this many
     /// bytes, checking the process's memory does not grow with it.
+    #[setters(strip_option)]
     pub large_blob: Option<u64>,
     /// The store cannot keep a blob of zero bytes (distribution 2.8 on S3 answers 500 to its
     /// upload): the round trip leaves that length out.
     pub no_empty_blob: bool,
     /// Replaces the stored bytes of a digest with other bytes, behind the store's back, so the
     /// suite can check that reads refuse them. Without it the corruption case is not run.
-    #[allow(clippy::type_complexity)]
-    pub corrupt: Option<Box<dyn Fn(&Digest, &[u8]) + Send + Sync>>,
-}
-
-impl std::fmt::Debug for Flags {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Flags")
-            .field("referrers", &self.referrers)
-            .field("delete", &self.delete)
-            .field("untag", &self.untag)
-            .field("large_blob", &self.large_blob)
-            .field("no_empty_blob", &self.no_empty_blob)
-            .field("corrupt", &self.corrupt.is_some())
-            .finish()
-    }
+    #[setters(skip)]
+    pub corrupt: Option<Corrupt>,
 }
 
 impl Flags {
@@ -77,36 +70,12 @@ impl Flags {
         }
     }
 
-    /// Sets whether the referrers case runs (else the store must answer `Unsupported`).
-    pub fn with_referrers(mut self, on: bool) -> Self {
-        self.referrers = on;
-        self
-    }
-
-    /// Sets whether the untag case runs.
-    pub fn with_untag(mut self, on: bool) -> Self {
-        self.untag = on;
-        self
-    }
-
-    /// Sets whether the delete case runs.
-    pub fn with_delete(mut self, on: bool) -> Self {
-        self.delete = on;
-        self
-    }
-
-    /// Sets the large-blob size.
-    pub fn with_large_blob(mut self, bytes: u64) -> Self {
-        self.large_blob = Some(bytes);
-        self
-    }
-
     /// Sets the corruption hook.
     pub fn with_corrupt(
         mut self,
         corrupt: impl Fn(&Digest, &[u8]) + Send + Sync + 'static,
     ) -> Self {
-        self.corrupt = Some(Box::new(corrupt));
+        self.corrupt = Some(crate::Hook::new(std::sync::Arc::new(corrupt)));
         self
     }
 }
@@ -132,7 +101,7 @@ pub async fn run_all(target: &dyn Target, flags: &Flags) {
         referrers_unsupported(target).await;
     }
     if let Some(corrupt) = &flags.corrupt {
-        corrupted_content_is_refused(target, corrupt.as_ref()).await;
+        corrupted_content_is_refused(target, &**corrupt).await;
     }
     if let Some(size) = flags.large_blob {
         large_blob_streams_in_bounded_memory(target, size).await;

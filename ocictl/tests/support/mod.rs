@@ -46,6 +46,13 @@ pub fn ocictl_with_stdin(cwd: &Path, args: &[&str], stdin: Option<&str>) -> Outp
 }
 
 /// Runs `ocictl`, expecting success; returns stdout.
+/// `DIR:TAG` (or `DIR@DIGEST`): a reference into the layout at `dir`.
+#[allow(dead_code)] // not every test file names layouts
+pub fn at(dir: &Path, reference: &str) -> String {
+    let sep = if reference.contains(':') { '@' } else { ':' };
+    format!("{}{sep}{reference}", dir.display())
+}
+
 pub fn ok(cwd: &Path, args: &[&str]) -> String {
     let out = ocictl_in(cwd, args);
     assert!(
