@@ -102,6 +102,20 @@ pub fn fallback_tag(subject: &Digest) -> String {
     format!("{alg}-{enc}")
 }
 
+/// The tag cosign gives an attachment of `subject` in the subject's repository:
+/// `<alg>-<encoded>.<kind>`, where `kind` is `sig` (signatures), `att` (attestations) or `sbom`.
+///
+/// ```
+/// let d: oci_spec_types::Digest = format!("sha256:{}", "a".repeat(64)).parse().unwrap();
+/// assert_eq!(
+///     oci_spec_types::distribution::cosign_tag(&d, "sig"),
+///     format!("sha256-{}.sig", "a".repeat(64))
+/// );
+/// ```
+pub fn cosign_tag(subject: &Digest, kind: &str) -> String {
+    format!("{}-{}.{kind}", subject.algorithm(), subject.encoded())
+}
+
 /// `GET /v2/<name>/tags/list`: one page of a repository's tags.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]

@@ -71,6 +71,8 @@ pub const SIGSTORE_BUNDLE_V03: &str = "application/vnd.dev.sigstore.bundle.v0.3+
 pub const SIGSTORE_BUNDLE: &str = "application/vnd.dev.sigstore.bundle+json";
 /// cosign simple-signing payload.
 pub const COSIGN_SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+/// DSSE envelope (a signed in-toto statement, as cosign stores attestations).
+pub const DSSE_ENVELOPE: &str = "application/vnd.dsse.envelope.v1+json";
 /// cosign signature, as the artifact type of a referrer.
 pub const COSIGN_SIGNATURE: &str = "application/vnd.dev.cosign.artifact.sig.v1+json";
 /// cosign SBOM attachment.

@@ -18,6 +18,7 @@ mod pull;
 mod push;
 mod repo;
 mod resolve;
+mod sign;
 mod tag;
 mod target;
 mod text;
@@ -162,6 +163,16 @@ enum Command {
     Blob(blob::BlobCommand),
     /// Tag a manifest
     Tag(tag::TagArgs),
+    /// Make a cosign key pair: PREFIX.key (encrypted with $COSIGN_PASSWORD) and PREFIX.pub
+    GenerateKeyPair(sign::GenerateKeyPairArgs),
+    /// Sign an artifact with a key, as `cosign sign --key` does (cosign's .sig tag scheme)
+    Sign(sign::SignArgs),
+    /// Verify an artifact's signatures with a public key, as `cosign verify --key` does
+    Verify(sign::VerifyArgs),
+    /// Attest a predicate about an artifact (in-toto in DSSE), as `cosign attest --key` does
+    Attest(sign::AttestArgs),
+    /// Verify an artifact's attestations with a public key, as `cosign verify-attestation` does
+    VerifyAttestation(sign::VerifyAttestationArgs),
     /// Print the digest a reference resolves to
     Resolve(resolve::ResolveArgs),
     /// List tags or repositories
@@ -210,6 +221,11 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Manifest(cmd) => manifest::manifest(common, cmd).await,
         Command::Blob(cmd) => blob::blob(common, cmd).await,
         Command::Tag(args) => tag::tag(common, args).await,
+        Command::GenerateKeyPair(args) => sign::generate_key_pair(args).await,
+        Command::Sign(args) => sign::sign(common, args).await,
+        Command::Verify(args) => sign::verify(common, args).await,
+        Command::Attest(args) => sign::attest(common, args).await,
+        Command::VerifyAttestation(args) => sign::verify_attestation(common, args).await,
         Command::Resolve(args) => resolve::resolve(common, args).await,
         Command::Repo(cmd) => repo::repo(common, cmd).await,
         Command::Login(args) => login::login(common, args).await,

@@ -184,12 +184,7 @@ pub async fn extended_copy(
 
 /// The tags cosign gives a signature, attestation and SBOM of `digest`.
 fn cosign_tags_for(digest: &Digest) -> [String; 3] {
-    let base = format!("{}-{}", digest.algorithm(), digest.encoded());
-    [
-        format!("{base}.sig"),
-        format!("{base}.att"),
-        format!("{base}.sbom"),
-    ]
+    ["sig", "att", "sbom"].map(|kind| oci_spec_types::distribution::cosign_tag(digest, kind))
 }
 
 async fn tag_root(dst: &dyn Target, root: &Descriptor, dst_ref: &str) -> Result<()> {

@@ -19,7 +19,15 @@ pub fn ocictl_in(cwd: &Path, args: &[&str]) -> Output {
 
 /// `ocictl` with `args` and `stdin` fed in.
 pub fn ocictl_with_stdin(cwd: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    ocictl_with(cwd, args, stdin, &[])
+}
+
+/// `ocictl` with `args`, `stdin` fed in and the environment variables `env` set
+/// (`COSIGN_PASSWORD` is unset unless given).
+pub fn ocictl_with(cwd: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ocictl"));
+    cmd.env_remove("COSIGN_PASSWORD");
+    cmd.envs(env.iter().copied());
     cmd.args(args)
         .current_dir(cwd)
         .env("HOME", home())
@@ -45,14 +53,13 @@ pub fn ocictl_with_stdin(cwd: &Path, args: &[&str], stdin: Option<&str>) -> Outp
     child.wait_with_output().unwrap()
 }
 
-/// Runs `ocictl`, expecting success; returns stdout.
 /// `DIR:TAG` (or `DIR@DIGEST`): a reference into the layout at `dir`.
-#[allow(dead_code)] // not every test file names layouts
 pub fn at(dir: &Path, reference: &str) -> String {
     let sep = if reference.contains(':') { '@' } else { ':' };
     format!("{}{sep}{reference}", dir.display())
 }
 
+/// Runs `ocictl`, expecting success; returns stdout.
 pub fn ok(cwd: &Path, args: &[&str]) -> String {
     let out = ocictl_in(cwd, args);
     assert!(

@@ -1,0 +1,125 @@
+//! What this crate writes, checked by an independent implementation: OpenSSL reads the keys
+//! and verifies a signature taken straight from the layout's files.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use oci_layout::{LayoutOptions, OciLayout};
+use oci_sign::{SigningKey, tagged};
+use oci_spec_types::MediaType;
+use oci_target::TargetExt;
+use oci_test_registry::tools::{tool, tool_ok};
+
+const OPENSSL: &str = "the openssl command (Debian: apt-get install openssl)";
+
+/// A JSON file of the layout.
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn blob(layout: &Path, digest: &str) -> Vec<u8> {
+    let (alg, hex) = digest.split_once(':').unwrap();
+    std::fs::read(layout.join("blobs").join(alg).join(hex)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openssl_reads_the_keys_and_verifies_a_signature_read_from_the_layout_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("layout");
+    let layout = OciLayout::create(&root, LayoutOptions::default())
+        .await
+        .unwrap();
+    let subject = layout
+        .push_content(
+            MediaType::octet_stream(),
+            Bytes::from_static(b"signed content"),
+        )
+        .await
+        .unwrap();
+    let key = SigningKey::generate();
+    tagged::sign(
+        &layout,
+        &subject,
+        "registry.example/app",
+        &key,
+        BTreeMap::new(),
+    )
+    .await
+    .unwrap();
+
+    // The private key as PKCS#8 gives OpenSSL the same public key as ours.
+    let private = dir.path().join("key.pem");
+    let public = dir.path().join("key.pub");
+    std::fs::write(&private, key.to_pkcs8_pem().unwrap().as_bytes()).unwrap();
+    std::fs::write(&public, key.public_key().to_pem().unwrap()).unwrap();
+    let derived = tool_ok(
+        "openssl",
+        &["pkey", "-in", private.to_str().unwrap(), "-pubout"],
+        OPENSSL,
+    );
+    assert_eq!(derived, key.public_key().to_pem().unwrap());
+
+    // The signature, found by reading index.json, the .sig manifest and its layer by hand.
+    let tag = format!("sha256-{}.sig", subject.digest.encoded());
+    let index = read_json(&root.join("index.json"));
+    let entry = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag.as_str())
+        .expect("the .sig tag is in index.json");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&blob(&root, entry["digest"].as_str().unwrap())).unwrap();
+    let layer = &manifest["layers"][0];
+    assert_eq!(
+        layer["mediaType"],
+        "application/vnd.dev.cosign.simplesigning.v1+json"
+    );
+    let payload = blob(&root, layer["digest"].as_str().unwrap());
+    let payload_json: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(
+        payload_json["critical"]["image"]["docker-manifest-digest"],
+        subject.digest.to_string()
+    );
+    let signature = base64::engine::general_purpose::STANDARD
+        .decode(
+            layer["annotations"]["dev.cosignproject.cosign/signature"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+    let sig_file = dir.path().join("sig.der");
+    let payload_file = dir.path().join("payload.json");
+    std::fs::write(&sig_file, &signature).unwrap();
+    std::fs::write(&payload_file, &payload).unwrap();
+    let verify = |payload: &Path| {
+        tool(
+            "openssl",
+            &[
+                "dgst",
+                "-sha256",
+                "-verify",
+                public.to_str().unwrap(),
+                "-signature",
+                sig_file.to_str().unwrap(),
+                payload.to_str().unwrap(),
+            ],
+            OPENSSL,
+        )
+    };
+    let out = verify(&payload_file);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "Verified OK");
+
+    // One byte changed: OpenSSL refuses it too.
+    let mut tampered = payload.clone();
+    tampered[10] ^= 1;
+    std::fs::write(&payload_file, &tampered).unwrap();
+    assert!(!verify(&payload_file).status.success());
+}

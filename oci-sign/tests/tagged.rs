@@ -1,0 +1,244 @@
+//! cosign's tag scheme on every kind of store: sign, verify, and each way a signature must be
+//! refused.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use oci_distribution_client::{Client, ClientConfig};
+use oci_layout::{LayoutOptions, OciLayout};
+use oci_sign::{Error, SigningKey, VerifyOptions, tagged};
+use oci_spec_types::ImageManifest;
+use oci_spec_types::distribution::cosign_tag;
+use oci_target::{ExtendedCopyOptions, MemoryStore, ReadOnlyTargetExt, Target};
+use oci_test_registry::Registry;
+use support::{image, layer, replace_attachment};
+
+/// A layout in a new temporary directory, a memory store and a registry repository.
+async fn stores(name: &str) -> Vec<(&'static str, Option<tempfile::TempDir>, Arc<dyn Target>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = OciLayout::create(dir.path().join("layout"), LayoutOptions::default())
+        .await
+        .unwrap();
+    let r = Registry::anonymous();
+    let client = Client::new(ClientConfig::default().with_plain_http(r.host())).unwrap();
+    let repo = client
+        .repository(r.host(), &format!("sign/{name}"))
+        .unwrap();
+    vec![
+        ("layout", Some(dir), Arc::new(layout)),
+        ("memory", None, Arc::new(MemoryStore::new())),
+        ("registry", None, Arc::new(repo)),
+    ]
+}
+
+const NAME: &str = "registry.example/app";
+const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signatures_round_trip_and_accumulate_on_every_store() {
+    for (kind, _dir, store) in stores("round-trip").await {
+        let subject = image(&*store, "v1", b"round trip").await;
+        let alice = SigningKey::generate();
+        let bob = SigningKey::generate();
+        let annotations = BTreeMap::from([("env".to_owned(), "prod".to_owned())]);
+        tagged::sign(&*store, &subject, NAME, &alice, annotations)
+            .await
+            .unwrap();
+        tagged::sign(&*store, &subject, NAME, &bob, BTreeMap::new())
+            .await
+            .unwrap();
+        // The same signature again is not a second layer.
+        let sig = tagged::sign(&*store, &subject, NAME, &bob, BTreeMap::new())
+            .await
+            .unwrap();
+        let layers = ImageManifest::from_slice(store.fetch_manifest(&sig).await.unwrap())
+            .unwrap()
+            .into_parts()
+            .0
+            .layers;
+        assert_eq!(layers.len(), 2, "{kind}: both signatures kept, once each");
+        assert_eq!(
+            store
+                .resolve(&cosign_tag(&subject.digest, "sig"))
+                .await
+                .unwrap()
+                .digest,
+            sig.digest
+        );
+
+        let expect = VerifyOptions::for_reference(NAME);
+        let by_alice = tagged::verify(&*store, &subject, &alice.public_key(), &expect)
+            .await
+            .unwrap();
+        assert_eq!(by_alice.len(), 1, "{kind}");
+        assert_eq!(by_alice[0].payload.annotations()["env"], "prod");
+        let by_bob = tagged::verify(&*store, &subject, &bob.public_key(), &expect)
+            .await
+            .unwrap();
+        assert_eq!(by_bob.len(), 1, "{kind}");
+        // Annotations the caller requires.
+        let prod = VerifyOptions::for_reference(NAME).with_annotation("env", "prod");
+        assert!(
+            tagged::verify(&*store, &subject, &alice.public_key(), &prod)
+                .await
+                .is_ok()
+        );
+        let err = tagged::verify(&*store, &subject, &bob.public_key(), &prod)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::NoValidSignature { .. }),
+            "{kind}: {err}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_keys_other_repositories_and_moved_tags_are_refused() {
+    for (kind, _dir, store) in stores("refusals").await {
+        let subject = image(&*store, "v1", b"the real one").await;
+        let key = SigningKey::generate();
+        let expect = VerifyOptions::for_reference(NAME);
+
+        // Nothing signed yet.
+        let err = tagged::verify(&*store, &subject, &key.public_key(), &expect)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::NoSignatures { .. }), "{kind}: {err}");
+
+        tagged::sign(&*store, &subject, NAME, &key, BTreeMap::new())
+            .await
+            .unwrap();
+        // Another key.
+        let other = SigningKey::generate().public_key();
+        let err = tagged::verify(&*store, &subject, &other, &expect)
+            .await
+            .unwrap_err();
+        match &err {
+            Error::NoValidSignature { reasons, .. } => {
+                assert!(reasons[0].contains("does not verify"), "{kind}: {err}")
+            }
+            e => panic!("{kind}: {e}"),
+        }
+        // Another repository named than the one expected; accepted when the caller allows any.
+        let elsewhere = VerifyOptions::for_reference("registry.example/other");
+        let err = tagged::verify(&*store, &subject, &key.public_key(), &elsewhere)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("registry.example/other"),
+            "{kind}: {err}"
+        );
+        let any = VerifyOptions::any_reference();
+        assert!(
+            tagged::verify(&*store, &subject, &key.public_key(), &any)
+                .await
+                .is_ok()
+        );
+
+        // A signature moved to other content: the .sig of the real image placed on a new one.
+        let swapped = image(&*store, "v1", b"an impostor").await;
+        let sig = store
+            .resolve(&cosign_tag(&subject.digest, "sig"))
+            .await
+            .unwrap();
+        store
+            .tag(&sig, &cosign_tag(&swapped.digest, "sig"))
+            .await
+            .unwrap();
+        let err = tagged::verify(&*store, &swapped, &key.public_key(), &expect)
+            .await
+            .unwrap_err();
+        match &err {
+            Error::NoValidSignature { reasons, .. } => {
+                assert!(
+                    reasons[0].contains(&format!("is for {}", subject.digest)),
+                    "{kind}: {err}"
+                )
+            }
+            e => panic!("{kind}: {e}"),
+        }
+        // The tag `v1` now names the impostor; what it resolves to is not signed.
+        let now = store.resolve("v1").await.unwrap();
+        assert_eq!(now.digest, swapped.digest);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signature_whose_annotation_or_payload_was_changed_is_refused() {
+    let store = MemoryStore::new();
+    let subject = image(&store, "v1", b"tampering").await;
+    let key = SigningKey::generate();
+    let sig = tagged::sign(&store, &subject, NAME, &key, BTreeMap::new())
+        .await
+        .unwrap();
+    let (manifest, _) = ImageManifest::from_slice(store.fetch_manifest(&sig).await.unwrap())
+        .unwrap()
+        .into_parts();
+    let expect = VerifyOptions::for_reference(NAME);
+
+    // A signature annotation that is not base64, then one that is someone else's, then a
+    // payload that does not parse signed by the right key.
+    let cosigns = "MEUCIQD6q/COgzOyW0YH1Dk+CCYSt4uAhm3FDHUwvPI55zwnlwIgE0ZK58ZOWpZw8YVmBapJhBqCfdPekIknimuO0xH8Jh8=";
+    let junk = b"{\"critical\":".to_vec();
+    let junk_sig =
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, key.sign(&junk));
+    let payload = store
+        .fetch_bytes(&manifest.layers[0], 4096)
+        .await
+        .unwrap()
+        .to_vec();
+    for (content, signature, needle) in [
+        (payload.clone(), "%%%", "not base64"),
+        (payload, cosigns, "does not verify"),
+        (junk, junk_sig.as_str(), "malformed simple-signing payload"),
+    ] {
+        let annotations = [(tagged::SIGNATURE_ANNOTATION, signature)];
+        let layer = layer(&store, SIMPLE_SIGNING, content, &annotations).await;
+        replace_attachment(&store, &subject, "sig", vec![layer]).await;
+        let err = tagged::verify(&store, &subject, &key.public_key(), &expect)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains(needle), "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signatures_travel_with_a_copy_from_a_layout_to_a_registry_and_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = OciLayout::create(dir.path().join("src"), LayoutOptions::default())
+        .await
+        .unwrap();
+    let subject = image(&layout, "v1", b"promoted").await;
+    let key = SigningKey::generate();
+    tagged::sign(&layout, &subject, NAME, &key, BTreeMap::new())
+        .await
+        .unwrap();
+
+    let r = Registry::anonymous();
+    let client = Client::new(ClientConfig::default().with_plain_http(r.host())).unwrap();
+    let repo = client.repository(r.host(), "sign/copied").unwrap();
+    let options = ExtendedCopyOptions::default();
+    oci_target::extended_copy(&layout, "v1", &repo, "v1", &options)
+        .await
+        .unwrap();
+    let expect = VerifyOptions::for_reference(NAME);
+    let found = tagged::verify(&repo, &subject, &key.public_key(), &expect)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+
+    let back = OciLayout::create(dir.path().join("back"), LayoutOptions::default())
+        .await
+        .unwrap();
+    oci_target::extended_copy(&repo, "v1", &back, "v1", &options)
+        .await
+        .unwrap();
+    assert!(
+        tagged::verify(&back, &subject, &key.public_key(), &expect)
+            .await
+            .is_ok()
+    );
+}
