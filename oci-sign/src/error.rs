@@ -59,6 +59,16 @@ pub enum Error {
         /// What is wrong with it.
         why: String,
     },
+    /// A trust policy refused the artifact.
+    #[error("the policy for {repository} refuses {digest}: {why}")]
+    Rejected {
+        /// The repository, as the policy's scopes name it.
+        repository: String,
+        /// The artifact.
+        digest: Digest,
+        /// Which requirement failed, and why.
+        why: String,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] oci_target::Error),

@@ -55,6 +55,8 @@ pub enum ErrorKind {
     /// A path taken from content (a file title, a tar entry, a link target) would land outside
     /// the directory it was meant for.
     UnsafePath,
+    /// The content failed a trust check: a signature policy refused it.
+    Untrusted,
     /// Anything else.
     Other,
 }
@@ -80,6 +82,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::InvalidInput => "invalid input",
             ErrorKind::UnsafePath => "unsafe path",
+            ErrorKind::Untrusted => "untrusted",
             ErrorKind::Other => "error",
         })
     }

@@ -6,10 +6,11 @@ use crate::text::out;
 use crate::{Common, print_json};
 use oci_spec_types::{Descriptor, ImageIndex, Platform};
 use oci_target::{
-    CopyGraphOptions, CopyOptions, Error, ErrorKind, ExtendedCopyOptions, ReadOnlyTargetExt,
-    Result, copy as copy_one, extended_copy,
+    CopyGraphOptions, CopyOptions, Error, ErrorKind, ExtendedCopyOptions, ReadOnlyTarget,
+    ReadOnlyTargetExt, Result, copy as copy_one, extended_copy,
 };
 use serde_json::json;
+use std::sync::Arc;
 
 /// For an index, the manifest for `platform`; anything else is returned as it is.
 pub(crate) async fn select_platform(
@@ -43,6 +44,10 @@ pub(crate) struct CopyArgs {
     /// For an index: copy only this platform's manifest (os/arch[/variant])
     #[arg(long)]
     platform: Option<Platform>,
+    /// Copy only what this trust policy accepts (signatures and attestations by its keys; see
+    /// the oci-sign crate for the file format): nothing it refuses reaches the destination
+    #[arg(long, value_name = "FILE")]
+    policy: Option<std::path::PathBuf>,
     /// The source is an OCI image layout directory
     #[arg(long)]
     from_oci_layout: bool,
@@ -150,11 +155,24 @@ pub(crate) async fn copy(common: &Common, args: CopyArgs) -> Result<()> {
     if let Some(p) = args.platform {
         options = options.with_platform(p);
     }
+    // With a policy, the source is read through its gate.
+    let source: Arc<dyn ReadOnlyTarget> = match &args.policy {
+        Some(file) => {
+            let policy = oci_sign::Policy::from_file(file).map_err(crate::sign::from_sign)?;
+            let name = crate::sign::identity_of(&src);
+            Arc::new(oci_sign::Gate::new(
+                src.target.clone(),
+                Arc::new(policy),
+                &name,
+            ))
+        }
+        None => src.target.clone(),
+    };
     let copied = if args.recursive {
         let ext = ExtendedCopyOptions::default().with_copy(options);
-        extended_copy(&*src.target, &src_ref, &*dst.target, &dst_ref, &ext).await?
+        extended_copy(&*source, &src_ref, &*dst.target, &dst_ref, &ext).await?
     } else {
-        copy_one(&*src.target, &src_ref, &*dst.target, &dst_ref, &options).await?
+        copy_one(&*source, &src_ref, &*dst.target, &dst_ref, &options).await?
     };
     let mut tags = Vec::new();
     for tag in &dst.extra_tags {

@@ -25,7 +25,57 @@ pub(crate) struct DiscoverArgs {
 
 struct Node {
     desc: Descriptor,
+    /// For cosign's tag-scheme attachments: the tag they are found by.
+    tag: Option<String>,
     children: Vec<Node>,
+}
+
+impl Node {
+    /// What the node is, for people: a signature, an attestation, an SBOM, or `other`.
+    fn kind(&self) -> &'static str {
+        use oci_spec_types::media_types as m;
+        let artifact_type = self.desc.artifact_type.as_ref().map(MediaType::as_str);
+        match (self.tag.as_deref(), artifact_type) {
+            (Some(t), _) if t.ends_with(".sig") => "signature (cosign tag)",
+            (Some(t), _) if t.ends_with(".att") => "attestation (cosign tag)",
+            (Some(_), _) => "sbom (cosign tag)",
+            (None, Some(m::COSIGN_SIGNATURE)) => "signature (cosign)",
+            (None, Some(m::NOTARY_SIGNATURE)) => "signature (notation)",
+            (None, Some(t)) if t.starts_with("application/vnd.dev.sigstore.bundle") => {
+                "signature or attestation (sigstore bundle)"
+            }
+            (None, Some(m::IN_TOTO | m::DSSE_ENVELOPE)) => "attestation",
+            (None, Some(m::SPDX_JSON | m::SPDX_TEXT | m::CYCLONEDX_JSON | m::CYCLONEDX_XML))
+            | (None, Some(m::COSIGN_SBOM)) => "sbom",
+            _ => "other",
+        }
+    }
+
+    /// The artifact type, or what stands for it.
+    fn artifact_type(&self) -> &str {
+        self.desc
+            .artifact_type
+            .as_ref()
+            .map_or("(no artifact type)", MediaType::as_str)
+    }
+}
+
+/// cosign's tag-scheme attachments of `subject`: its `.sig`, `.att` and `.sbom` manifests.
+async fn cosign_attachments(opened: &Opened, subject: &Descriptor) -> Result<Vec<Node>> {
+    let mut nodes = Vec::new();
+    for kind in ["sig", "att", "sbom"] {
+        let tag = oci_spec_types::distribution::cosign_tag(&subject.digest, kind);
+        match opened.target.resolve(&tag).await {
+            Ok(desc) => nodes.push(Node {
+                desc,
+                tag: Some(tag),
+                children: Vec::new(),
+            }),
+            Err(e) if e.kind() == oci_target::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(nodes)
 }
 
 /// What a discovery has seen, and how far it may go.
@@ -68,7 +118,11 @@ async fn referrers_tree(
             walk,
         ))
         .await?;
-        nodes.push(Node { desc, children });
+        nodes.push(Node {
+            desc,
+            tag: None,
+            children,
+        });
     }
     Ok(nodes)
 }
@@ -79,6 +133,8 @@ fn node_json(node: &Node) -> Value {
         "digest": node.desc.digest.as_str(),
         "size": node.desc.size,
         "artifactType": node.desc.artifact_type.as_ref().map(|t| t.as_str()),
+        "kind": node.kind(),
+        "tag": node.tag,
         "annotations": node.desc.annotations,
         "manifests": node.children.iter().map(node_json).collect::<Vec<_>>(),
     })
@@ -92,12 +148,12 @@ fn print_tree(nodes: &[Node], prefix: &str) {
         } else {
             ("├── ", "│   ")
         };
-        let kind = node
-            .desc
-            .artifact_type
-            .as_ref()
-            .map_or("(no artifact type)", |t| t.as_str());
-        out!("{prefix}{branch}{kind}");
+        let kind = node.kind();
+        match &node.tag {
+            Some(tag) => out!("{prefix}{branch}{kind}: {tag}"),
+            None if kind == "other" => out!("{prefix}{branch}{}", node.artifact_type()),
+            None => out!("{prefix}{branch}{} [{kind}]", node.artifact_type()),
+        }
         let inner = format!("{prefix}{carry}");
         out!("{inner}└── {}", node.desc.digest);
         print_tree(&node.children, &format!("{inner}    "));
@@ -116,7 +172,11 @@ pub(crate) async fn discover(common: &Common, args: DiscoverArgs) -> Result<()> 
         limits: common.limits()?,
         seen: HashSet::from([subject.digest.clone()]),
     };
-    let tree = referrers_tree(&opened, &subject, filter.as_ref(), args.depth, 1, &mut walk).await?;
+    let mut tree =
+        referrers_tree(&opened, &subject, filter.as_ref(), args.depth, 1, &mut walk).await?;
+    if filter.is_none() && args.depth != Some(0) {
+        tree.extend(cosign_attachments(&opened, &subject).await?);
+    }
     let shown = opened.show(subject.digest.as_str());
     match common.format {
         Some(Format::Json) => print_json(&json!({
@@ -130,7 +190,13 @@ pub(crate) async fn discover(common: &Common, args: DiscoverArgs) -> Result<()> 
             fn flat(nodes: &[Node], out: &mut Vec<String>) {
                 for n in nodes {
                     let kind = n.desc.artifact_type.as_ref().map_or("-", |t| t.as_str());
-                    out.push(format!("{}  {kind}  {}", n.desc.digest, n.desc.size));
+                    let what = n.tag.as_deref().unwrap_or(kind);
+                    out.push(format!(
+                        "{}  {what}  {}  {}",
+                        n.desc.digest,
+                        n.desc.size,
+                        n.kind()
+                    ));
                     flat(&n.children, out);
                 }
             }

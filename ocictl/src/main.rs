@@ -200,7 +200,7 @@ fn exit_code(error: &Error) -> u8 {
     match error.kind() {
         ErrorKind::NotFound => 3,
         ErrorKind::Unauthorized | ErrorKind::Denied => 4,
-        ErrorKind::DigestMismatch | ErrorKind::SizeMismatch => 5,
+        ErrorKind::DigestMismatch | ErrorKind::SizeMismatch | ErrorKind::Untrusted => 5,
         ErrorKind::UnsafePath | ErrorKind::AlreadyExists => 6,
         ErrorKind::InvalidInput
         | ErrorKind::InvalidReference

@@ -32,7 +32,7 @@ pub(crate) struct SignArgs {
     #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
     annotations: Vec<String>,
     /// The repository the payload names (default: the target's registry/repository, or the
-    /// layout's path)
+    /// layout's absolute path)
     #[arg(long, value_name = "NAME")]
     sign_container_identity: Option<String>,
     /// The target is an OCI image layout directory
@@ -99,12 +99,12 @@ pub(crate) struct VerifyAttestationArgs {
 /// A signing failure as ocictl reports it: a missing signature is "not found" (exit 3), a key
 /// that cannot be used is bad input (exit 2), a signature that fails a check is a verification
 /// failure (exit 5).
-fn from_sign(e: oci_sign::Error) -> Error {
+pub(crate) fn from_sign(e: oci_sign::Error) -> Error {
     let kind = match &e {
         oci_sign::Error::Store(inner) => return inner.clone(),
-        oci_sign::Error::Key(_) => ErrorKind::InvalidInput,
+        oci_sign::Error::Key(_) | oci_sign::Error::Malformed { .. } => ErrorKind::InvalidInput,
         oci_sign::Error::NoSignatures { .. } => ErrorKind::NotFound,
-        _ => ErrorKind::DigestMismatch,
+        _ => ErrorKind::Untrusted,
     };
     Error::new(kind, e.to_string())
 }
@@ -169,11 +169,13 @@ async fn public_key_and_subject(
     Ok((key, opened, subject))
 }
 
-/// The name a payload gives the target: its registry and repository, or a layout's path.
-fn identity_of(opened: &Opened) -> String {
+/// The name a payload (and a policy scope) gives the target: its registry and repository, or
+/// a layout's absolute path, however the command line spelled it.
+pub(crate) fn identity_of(opened: &Opened) -> String {
     match &opened.location {
         Some((registry, repository)) => format!("{registry}/{repository}"),
-        None => opened.display.clone(),
+        None => std::fs::canonicalize(&opened.display)
+            .map_or_else(|_| opened.display.clone(), |p| p.display().to_string()),
     }
 }
 

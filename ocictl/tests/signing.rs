@@ -283,4 +283,118 @@ fn attestations_are_made_and_verified_by_type() {
         &["verify", "--key", "cosign.pub", "--oci-layout", &v1],
         3,
     );
+
+    // discover shows both by kind, with the tags they are found by.
+    ok(dir, &["sign", "--key", "cosign.key", "--oci-layout", &v1]);
+    let found = json(dir, &["--format", "json", "discover", "--oci-layout", &v1]);
+    let kinds: Vec<(String, String)> = found["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["kind"].as_str().unwrap().to_owned(),
+                m["tag"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let digest = found["digest"].as_str().unwrap().replace(':', "-");
+    assert_eq!(
+        kinds,
+        [
+            ("signature (cosign tag)".to_owned(), format!("{digest}.sig")),
+            (
+                "attestation (cosign tag)".to_owned(),
+                format!("{digest}.att")
+            ),
+        ]
+    );
+    let tree = ok(dir, &["discover", "--oci-layout", &v1]);
+    assert!(
+        tree.contains(&format!("signature (cosign tag): {digest}.sig")),
+        "{tree}"
+    );
+}
+
+#[test]
+fn cp_with_a_policy_promotes_only_what_the_release_key_signed() {
+    let src = sample_files();
+    let dir = src.path();
+    ok(
+        dir,
+        &["generate-key-pair", "--output-key-prefix", "release"],
+    );
+    let store = dir.join("store");
+    let v1 = at(&store, "v1");
+    ok(dir, &["push", "--oci-layout", &v1, "hello.txt"]);
+    // The layout is named by its path in the policy's scopes.
+    let policy = serde_json::json!({
+        "default": {"type": "reject"},
+        "scopes": {
+            store.display().to_string(): {"type": "signedBy", "keys": ["release.pub"]}
+        }
+    });
+    std::fs::write(dir.join("policy.json"), policy.to_string()).unwrap();
+    let prod = at(&dir.join("prod"), "v1");
+    let promote = [
+        "cp",
+        "-r",
+        "--policy",
+        "policy.json",
+        "--from-oci-layout",
+        "--to-oci-layout",
+        &v1,
+        &prod,
+    ];
+
+    let err = fails(dir, &promote, 5);
+    assert!(
+        err.contains("untrusted") && err.contains("0 of the 1 keys signed it"),
+        "{err}"
+    );
+    assert!(
+        !dir.join("prod/index.json").exists()
+            || !ok(
+                dir,
+                &[
+                    "repo",
+                    "tags",
+                    "--oci-layout",
+                    dir.join("prod").to_str().unwrap()
+                ]
+            )
+            .contains("v1")
+    );
+
+    ok(dir, &["sign", "--key", "release.key", "--oci-layout", &v1]);
+    ok(dir, &promote);
+    ok(
+        dir,
+        &[
+            "verify",
+            "--key",
+            "release.pub",
+            "--oci-layout",
+            &prod,
+            "--signed-identity",
+            &store.display().to_string(),
+        ],
+    );
+
+    // A policy file with a typo is refused before anything is read.
+    std::fs::write(dir.join("typo.json"), r#"{"defualt": {"type": "accept"}}"#).unwrap();
+    let err = fails(
+        dir,
+        &[
+            "cp",
+            "--policy",
+            "typo.json",
+            "--from-oci-layout",
+            "--to-oci-layout",
+            &v1,
+            &prod,
+        ],
+        2,
+    );
+    assert!(err.contains("unknown field"), "{err}");
 }
