@@ -1,5 +1,6 @@
-//! What this crate writes, checked by an independent implementation: OpenSSL reads the keys
-//! and verifies a signature taken straight from the layout's files.
+//! What this crate writes, checked by independent implementations: OpenSSL reads the keys and
+//! verifies a signature taken straight from the layout's files; Python's scrypt and PyNaCl
+//! decrypt the encrypted key files.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -122,4 +123,66 @@ async fn openssl_reads_the_keys_and_verifies_a_signature_read_from_the_layout_fi
     tampered[10] ^= 1;
     std::fs::write(&payload_file, &tampered).unwrap();
     assert!(!verify(&payload_file).status.success());
+}
+
+/// Decrypts a cosign key file with Python's scrypt and PyNaCl's secretbox, and prints the
+/// PKCS#8 key inside as PEM.
+const DECRYPT: &str = r#"
+import base64, hashlib, json, sys
+import nacl.secret
+text = open(sys.argv[1]).read().strip().splitlines()
+assert text[0] == "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----", text[0]
+f = json.loads(base64.b64decode("".join(text[1:-1])))
+p = f["kdf"]["params"]
+key = hashlib.scrypt(sys.argv[2].encode(), salt=base64.b64decode(f["kdf"]["salt"]),
+                     n=p["N"], r=p["r"], p=p["p"], maxmem=256 * 1024 * 1024, dklen=32)
+box = nacl.secret.SecretBox(key)
+der = box.decrypt(base64.b64decode(f["ciphertext"]), base64.b64decode(f["cipher"]["nonce"]))
+b64 = base64.b64encode(der).decode()
+print("-----BEGIN PRIVATE KEY-----")
+for i in range(0, len(b64), 64):
+    print(b64[i:i + 64])
+print("-----END PRIVATE KEY-----")
+"#;
+
+#[test]
+fn python_scrypt_and_pynacl_decrypt_the_key_files_written_here() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate();
+    let file = dir.path().join("cosign.key");
+    std::fs::write(
+        &file,
+        key.to_encrypted_pem(b"open sesame").unwrap().as_bytes(),
+    )
+    .unwrap();
+    let check = tool(
+        "python3",
+        &["-c", "import nacl.secret"],
+        "PyNaCl (pip install pynacl==1.5.0)",
+    );
+    assert!(
+        check.status.success(),
+        "PyNaCl is not installed: pip install pynacl==1.5.0 (scripts/setup does it)"
+    );
+    let pem = tool_ok(
+        "python3",
+        &["-c", DECRYPT, file.to_str().unwrap(), "open sesame"],
+        "Python 3 (Debian: apt-get install python3)",
+    );
+    // What Python decrypted is the key: OpenSSL derives our public key from it.
+    let plain = dir.path().join("plain.pem");
+    std::fs::write(&plain, &pem).unwrap();
+    let derived = tool_ok(
+        "openssl",
+        &["pkey", "-in", plain.to_str().unwrap(), "-pubout"],
+        OPENSSL,
+    );
+    assert_eq!(derived, key.public_key().to_pem().unwrap());
+    // The wrong password fails there too.
+    let wrong = tool(
+        "python3",
+        &["-c", DECRYPT, file.to_str().unwrap(), "sesame"],
+        "Python 3",
+    );
+    assert!(!wrong.status.success());
 }
