@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use oci_distribution_client::{Client, ClientConfig, Repository, RetryPolicy};
 use oci_layout::{LayoutOptions, OciLayout};
-use oci_spec_types::{Descriptor, ImageManifest, MediaType};
+use oci_spec_types::{Descriptor, MediaType};
 use oci_target::{
     CopyGraphOptions, CopyOptions, ErrorKind, ReadOnlyTarget, ReadOnlyTargetExt, Target, TargetExt,
     copy,
@@ -122,13 +122,7 @@ async fn wide_layout(dir: &std::path::Path, blobs: usize) -> (OciLayout, Descrip
                 .unwrap(),
         );
     }
-    let config = layout
-        .push_content(MediaType::empty(), Bytes::from_static(b"{}"))
-        .await
-        .unwrap();
-    let doc = ImageManifest::new(config, layers).to_document().unwrap();
-    let desc = doc.descriptor(MediaType::image_manifest());
-    layout.push_bytes(&desc, doc.bytes().clone()).await.unwrap();
+    let desc = oci_test_registry::content::push_image(&layout, layers).await;
     layout.tag(&desc, "wide").await.unwrap();
     (layout, desc)
 }

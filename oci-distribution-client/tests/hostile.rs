@@ -271,12 +271,7 @@ async fn a_redirect_to_another_host_carries_no_authorization() {
         "Authorization leaked to another host: {:?}",
         at_storage[0].headers
     );
-    assert!(
-        registry
-            .requests()
-            .iter()
-            .any(|r| r.header("authorization").is_some())
-    );
+    assert!(registry.carrying("authorization") > 0);
 }
 
 #[tokio::test]
@@ -305,13 +300,8 @@ async fn a_plain_http_registry_may_send_blobs_to_plain_http_storage_it_names() {
         .await
         .unwrap();
     assert_eq!(got.as_ref(), data.as_slice());
-    assert!(
-        storage
-            .requests()
-            .iter()
-            .all(|r| r.header("authorization").is_none()),
-        "our Authorization reached the storage host"
-    );
+    let leaked = storage.carrying("authorization");
+    assert_eq!(leaked, 0, "our Authorization reached the storage host");
 
     // When the storage fails, the error names it without the presigned signature.
     let location = format!(

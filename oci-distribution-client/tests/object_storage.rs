@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use oci_distribution_client::{Client, ClientConfig, ParallelDownload, Repository, RetryPolicy};
 use oci_layout::{LayoutOptions, OciLayout};
-use oci_spec_types::{ImageManifest, MediaType};
+use oci_spec_types::MediaType;
 use oci_target::conformance::{self, Flags};
 use oci_target::{CopyOptions, ReadOnlyTarget, ReadOnlyTargetExt, Target, TargetExt, copy};
 use oci_test_registry::Registry;
@@ -128,17 +128,7 @@ async fn copies_in_and_out_of_a_registry_on_object_storage() {
         .push_content(MediaType::octet_stream(), Bytes::from(vec![9u8; 3 << 20]))
         .await
         .unwrap();
-    let config_blob = repo
-        .push_content(MediaType::empty(), Bytes::from_static(b"{}"))
-        .await
-        .unwrap();
-    let doc = ImageManifest::new(config_blob, vec![layer.clone()])
-        .to_document()
-        .unwrap();
-    let manifest = doc.descriptor(MediaType::image_manifest());
-    repo.push_bytes(&manifest, doc.bytes().clone())
-        .await
-        .unwrap();
+    let manifest = oci_test_registry::content::push_image(&repo, vec![layer.clone()]).await;
     repo.tag(&manifest, "v1").await.unwrap();
 
     let dir = tempfile::tempdir().unwrap();

@@ -58,10 +58,7 @@ async fn push_manifest(
         .push_content(layer_type, Bytes::from_static(content))
         .await
         .unwrap();
-    let config = repo
-        .push_content(MediaType::empty(), Bytes::from_static(b"{}"))
-        .await
-        .unwrap();
+    let config = oci_test_registry::content::empty_config(repo).await;
     let mut manifest = ImageManifest::new(config, vec![layer]);
     if let Some(t) = artifact_type {
         manifest = manifest.with_artifact_type(t);
@@ -69,10 +66,7 @@ async fn push_manifest(
     if let Some(s) = subject {
         manifest = manifest.with_subject(s.as_subject());
     }
-    let doc = manifest.to_document().unwrap();
-    let desc = doc.descriptor(MediaType::image_manifest());
-    repo.push_bytes(&desc, doc.bytes().clone()).await.unwrap();
-    desc
+    oci_test_registry::content::push_manifest(repo, &manifest).await
 }
 
 /// Pushes a small image to `repo`, tagged `v1`.

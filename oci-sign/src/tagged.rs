@@ -110,7 +110,7 @@ pub async fn verify(
 ) -> Result<Vec<VerifiedSignature>> {
     let kind = media_types::COSIGN_SIMPLE_SIGNING;
     let checked = check_each(target, subject, "sig", kind, |layer| async move {
-        let payload = check_layer(target, subject, &layer, key, options).await?;
+        let payload = check_layer(&layer, (target, subject), key, options).await?;
         Ok(VerifiedSignature {
             layer,
             payload,
@@ -121,10 +121,10 @@ pub async fn verify(
     Ok(checked)
 }
 
+/// Checks one signature `layer` of `subject`, read from `target`.
 async fn check_layer(
-    target: &dyn ReadOnlyTarget,
-    subject: &Descriptor,
     layer: &Descriptor,
+    (target, subject): (&dyn ReadOnlyTarget, &Descriptor),
     key: &PublicKey,
     options: &VerifyOptions,
 ) -> Result<SimpleSigning> {

@@ -7,11 +7,10 @@ use bytes::Bytes;
 use oci_sign::attest;
 use oci_sign::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
 use oci_sign::{Error, SigningKey};
-use oci_spec_types::distribution::cosign_tag;
-use oci_spec_types::{Descriptor, ImageManifest, MediaType};
-use oci_target::{MemoryStore, ReadOnlyTarget, ReadOnlyTargetExt, Target, TargetExt};
+use oci_spec_types::{Descriptor, MediaType};
+use oci_target::{MemoryStore, TargetExt};
 use serde_json::json;
-use support::{layer, replace_attachment};
+use support::{layer, layers_of, move_attachment, replace_attachment};
 
 const DSSE: &str = "application/vnd.dsse.envelope.v1+json";
 
@@ -50,11 +49,7 @@ async fn attestations_of_several_types_verify_and_filter() {
     )
     .await
     .unwrap();
-    let layers = ImageManifest::from_slice(store.fetch_manifest(&att).await.unwrap())
-        .unwrap()
-        .into_parts()
-        .0
-        .layers;
+    let layers = layers_of(&store, &att).await;
     assert_eq!(layers.len(), 2);
     assert_eq!(layers[0].annotation("predicateType"), Some(slsa));
     assert_eq!(
@@ -112,14 +107,7 @@ async fn attestations_by_another_key_about_other_content_or_not_in_toto_are_refu
     assert!(err.to_string().contains("does not verify"), "{err}");
 
     // The image's .att manifest tagged for another image: its statement is about the first.
-    let att = store
-        .resolve(&cosign_tag(&image.digest, "att"))
-        .await
-        .unwrap();
-    store
-        .tag(&att, &cosign_tag(&other_image.digest, "att"))
-        .await
-        .unwrap();
+    move_attachment(&store, &image, &other_image, "att").await;
     let err = attest::verify_attestations(&store, &other_image, &key.public_key(), None)
         .await
         .unwrap_err();

@@ -13,7 +13,7 @@ use oci_spec_types::ImageManifest;
 use oci_spec_types::distribution::cosign_tag;
 use oci_target::{ExtendedCopyOptions, MemoryStore, ReadOnlyTargetExt, Target};
 use oci_test_registry::Registry;
-use support::{image, layer, replace_attachment};
+use support::{image, layer, layers_of, move_attachment, replace_attachment};
 
 /// A layout in a new temporary directory, a memory store and a registry repository.
 async fn stores(name: &str) -> Vec<(&'static str, Option<tempfile::TempDir>, Arc<dyn Target>)> {
@@ -53,11 +53,7 @@ async fn signatures_round_trip_and_accumulate_on_every_store() {
         let sig = tagged::sign(&*store, &subject, NAME, &bob, BTreeMap::new())
             .await
             .unwrap();
-        let layers = ImageManifest::from_slice(store.fetch_manifest(&sig).await.unwrap())
-            .unwrap()
-            .into_parts()
-            .0
-            .layers;
+        let layers = layers_of(&*store, &sig).await;
         assert_eq!(layers.len(), 2, "{kind}: both signatures kept, once each");
         assert_eq!(
             store
@@ -140,14 +136,7 @@ async fn wrong_keys_other_repositories_and_moved_tags_are_refused() {
 
         // A signature moved to other content: the .sig of the real image placed on a new one.
         let swapped = image(&*store, "v1", b"an impostor").await;
-        let sig = store
-            .resolve(&cosign_tag(&subject.digest, "sig"))
-            .await
-            .unwrap();
-        store
-            .tag(&sig, &cosign_tag(&swapped.digest, "sig"))
-            .await
-            .unwrap();
+        move_attachment(&*store, &subject, &swapped, "sig").await;
         let err = tagged::verify(&*store, &swapped, &key.public_key(), &expect)
             .await
             .unwrap_err();

@@ -7,6 +7,7 @@
 //! test process exits, however it exits. A missing `docker-registry` fails loudly, saying how to
 //! install it.
 
+pub mod content;
 mod faults;
 mod pki;
 mod token;

@@ -186,10 +186,9 @@ pub(crate) async fn sign(common: &Common, args: SignArgs) -> Result<()> {
     let identity = args
         .sign_container_identity
         .unwrap_or_else(|| identity_of(&opened));
-    let sig = tagged::sign(&*opened.target, &subject, &identity, &key, annotations)
-        .await
-        .map_err(from_sign)?;
     let tag = oci_spec_types::distribution::cosign_tag(&subject.digest, "sig");
+    let signed = tagged::sign(&*opened.target, &subject, &identity, &key, annotations).await;
+    let sig = signed.map_err(from_sign)?;
     if common.json() {
         print_json(&json!({
             "signed": subject.digest.to_string(),

@@ -109,6 +109,13 @@ impl Hostile {
         all
     }
 
+    /// How many requests carried the header `name`, with any value.
+    #[allow(dead_code)]
+    pub fn carrying(&self, name: &str) -> usize {
+        let all = self.requests();
+        all.iter().filter(|r| r.header(name).is_some()).count()
+    }
+
     /// The first request received with `method`.
     #[allow(dead_code)]
     pub fn first(&self, method: &str) -> Recorded {

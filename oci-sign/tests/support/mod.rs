@@ -13,7 +13,7 @@ pub async fn image(store: &dyn Target, tag: &str, content: &[u8]) -> Descriptor 
         .push_content(MediaType::octet_stream(), Bytes::copy_from_slice(content))
         .await
         .unwrap();
-    let desc = push_manifest(store, vec![layer]).await;
+    let desc = oci_test_registry::content::push_image(store, vec![layer]).await;
     store.tag(&desc, tag).await.unwrap();
     desc
 }
@@ -26,9 +26,22 @@ pub async fn replace_attachment(
     kind: &str,
     layers: Vec<Descriptor>,
 ) {
-    let desc = push_manifest(store, layers).await;
+    let desc = oci_test_registry::content::push_image(store, layers).await;
     let tag = cosign_tag(&subject.digest, kind);
     store.tag(&desc, &tag).await.unwrap();
+}
+
+/// Tags the attachment manifest of kind `kind` of `from` as `to`'s: signatures or attestations
+/// borrowed by other content.
+pub async fn move_attachment(store: &dyn Target, from: &Descriptor, to: &Descriptor, kind: &str) {
+    let found = store
+        .resolve(&cosign_tag(&from.digest, kind))
+        .await
+        .unwrap();
+    store
+        .tag(&found, &cosign_tag(&to.digest, kind))
+        .await
+        .unwrap();
 }
 
 /// Pushes `content` of `media_type` as a layer carrying `annotations`.
@@ -50,13 +63,14 @@ pub async fn layer(
     desc
 }
 
-async fn push_manifest(store: &dyn Target, layers: Vec<Descriptor>) -> Descriptor {
-    let config = store
-        .push_content(MediaType::empty(), Bytes::from_static(b"{}"))
+/// The layers of the manifest `desc`.
+pub async fn layers_of(store: &dyn Target, desc: &Descriptor) -> Vec<Descriptor> {
+    let bytes = oci_target::ReadOnlyTargetExt::fetch_manifest(store, desc)
         .await
         .unwrap();
-    let doc = ImageManifest::new(config, layers).to_document().unwrap();
-    let desc = doc.descriptor(MediaType::image_manifest());
-    store.push_bytes(&desc, doc.bytes().clone()).await.unwrap();
-    desc
+    ImageManifest::from_slice(bytes)
+        .unwrap()
+        .into_parts()
+        .0
+        .layers
 }
