@@ -74,6 +74,23 @@ pub struct Subject {
 }
 
 impl Statement {
+    /// Reads a statement of version 1 or 0.1.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`] for anything else.
+    pub fn from_slice(payload: &[u8]) -> Result<Self> {
+        let statement: Statement = serde_json::from_slice(payload)
+            .map_err(|e| Error::malformed("in-toto statement", e))?;
+        if statement.kind != STATEMENT_V1 && statement.kind != STATEMENT_V01 {
+            return Err(Error::malformed(
+                "in-toto statement",
+                format!("its _type is {:?}", statement.kind),
+            ));
+        }
+        Ok(statement)
+    }
+
     /// A statement about the artifact `subject` in `repository`.
     pub fn new(
         repository: &str,
@@ -197,15 +214,7 @@ async fn check_attestation(
             ),
         ));
     }
-    let payload = envelope.verify(key)?;
-    let statement: Statement =
-        serde_json::from_slice(&payload).map_err(|e| Error::malformed("in-toto statement", e))?;
-    if statement.kind != STATEMENT_V1 && statement.kind != STATEMENT_V01 {
-        return Err(Error::malformed(
-            "in-toto statement",
-            format!("its _type is {:?}", statement.kind),
-        ));
-    }
+    let statement = Statement::from_slice(&envelope.verify(key)?)?;
     if !statement.is_about(subject) {
         let named: Vec<String> = statement
             .subject

@@ -69,6 +69,9 @@ pub enum Error {
         /// Which requirement failed, and why.
         why: String,
     },
+    /// A Sigstore bundle failed a check.
+    #[error("Sigstore bundle: {0}")]
+    Sigstore(crate::sigstore::SigstoreError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] oci_target::Error),

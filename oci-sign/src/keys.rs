@@ -248,14 +248,80 @@ impl PublicKey {
         }
     }
 
+    /// Reads a PKIX `SubjectPublicKeyInfo` in DER, as certificates and trusted roots carry it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Key`] for a key of another kind or bytes that do not parse.
+    pub fn from_spki_der(der: &[u8]) -> Result<Self> {
+        use p256::pkcs8::DecodePublicKey;
+        if let Ok(k) = p256::ecdsa::VerifyingKey::from_public_key_der(der) {
+            return Ok(PublicKey::EcdsaP256(k));
+        }
+        if let Ok(k) = p384::ecdsa::VerifyingKey::from_public_key_der(der) {
+            return Ok(PublicKey::EcdsaP384(k));
+        }
+        if let Ok(k) = ed25519_dalek::VerifyingKey::from_public_key_der(der) {
+            return Ok(PublicKey::Ed25519(k));
+        }
+        if let Ok(k) = rsa::PublicKey::from_public_key_der(der) {
+            return Ok(PublicKey::Rsa(k));
+        }
+        Err(Error::key(
+            "the public key is not ECDSA P-256 or P-384, Ed25519 or RSA",
+        ))
+    }
+
+    /// Reads an RSA public key in PKCS#1 DER.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Key`] for bytes that do not parse.
+    pub fn from_pkcs1_der(der: &[u8]) -> Result<Self> {
+        use rsa::pkcs1::DecodeRsaPublicKey;
+        rsa::PublicKey::from_pkcs1_der(der)
+            .map(PublicKey::Rsa)
+            .or_else(|_| Self::from_spki_der(der))
+            .map_err(|e| Error::key(format!("an RSA public key: {e}")))
+    }
+
     /// Checks `signature` over `message`. ECDSA signatures are ASN.1 DER, as cosign writes
-    /// them (a fixed-size `r || s` is accepted too).
+    /// them (a fixed-size `r || s` is accepted too). ECDSA P-384 hashes with SHA-384, the
+    /// others with SHA-256.
     ///
     /// # Errors
     ///
     /// [`Error::BadSignature`] when the signature does not verify or cannot be read.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<()> {
-        use p256::ecdsa::signature::Verifier;
+        let hash = match self {
+            PublicKey::EcdsaP384(_) => Hash::Sha384,
+            _ => Hash::Sha256,
+        };
+        self.verify_with(hash, message, signature)
+    }
+
+    /// Checks `signature` over `message` hashed with `hash`, as a certificate's or a log's
+    /// signature algorithm names it (Ed25519 signs the message itself).
+    pub(crate) fn verify_with(&self, hash: Hash, message: &[u8], signature: &[u8]) -> Result<()> {
+        if let PublicKey::Ed25519(k) = self {
+            let bad = |why: String| Error::BadSignature {
+                key: self.fingerprint(),
+                why,
+            };
+            let sig = ed25519_dalek::Signature::from_slice(signature)
+                .map_err(|e| bad(format!("not an Ed25519 signature: {e}")))?;
+            return k
+                .verify_strict(message, &sig)
+                .map_err(|e| bad(e.to_string()));
+        }
+        let digest = hash.digest(message);
+        self.verify_digest(hash, &digest, signature)
+    }
+
+    /// Checks `signature` over a message whose `hash` digest is `digest` (not for Ed25519,
+    /// which signs the message itself).
+    pub(crate) fn verify_digest(&self, hash: Hash, digest: &[u8], signature: &[u8]) -> Result<()> {
+        use p256::ecdsa::signature::hazmat::PrehashVerifier;
         let bad = |why: String| Error::BadSignature {
             key: self.fingerprint(),
             why,
@@ -265,28 +331,51 @@ impl PublicKey {
                 let sig = p256::ecdsa::Signature::from_der(signature)
                     .or_else(|_| p256::ecdsa::Signature::from_slice(signature))
                     .map_err(|e| bad(format!("not an ECDSA P-256 signature: {e}")))?;
-                k.verify(message, &sig).map_err(|e| bad(e.to_string()))
+                k.verify_prehash(digest, &sig)
+                    .map_err(|e| bad(e.to_string()))
             }
             PublicKey::EcdsaP384(k) => {
                 let sig = p384::ecdsa::Signature::from_der(signature)
                     .or_else(|_| p384::ecdsa::Signature::from_slice(signature))
                     .map_err(|e| bad(format!("not an ECDSA P-384 signature: {e}")))?;
-                k.verify(message, &sig).map_err(|e| bad(e.to_string()))
-            }
-            PublicKey::Ed25519(k) => {
-                let sig = ed25519_dalek::Signature::from_slice(signature)
-                    .map_err(|e| bad(format!("not an Ed25519 signature: {e}")))?;
-                k.verify_strict(message, &sig)
+                k.verify_prehash(digest, &sig)
                     .map_err(|e| bad(e.to_string()))
             }
+            PublicKey::Ed25519(_) => Err(bad(
+                "an Ed25519 key signs the message, not its digest".into()
+            )),
             PublicKey::Rsa(k) => {
-                let verifier = rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(k.clone());
                 let sig = rsa::pkcs1v15::Signature::try_from(signature)
                     .map_err(|e| bad(format!("not an RSA signature: {e}")))?;
-                verifier
-                    .verify(message, &sig)
-                    .map_err(|e| bad(e.to_string()))
+                let result = match hash {
+                    Hash::Sha256 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(k.clone())
+                        .verify_prehash(digest, &sig),
+                    Hash::Sha384 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha384>::new(k.clone())
+                        .verify_prehash(digest, &sig),
+                    Hash::Sha512 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha512>::new(k.clone())
+                        .verify_prehash(digest, &sig),
+                };
+                result.map_err(|e| bad(e.to_string()))
             }
+        }
+    }
+}
+
+/// The hash a signature is made over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hash {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl Hash {
+    pub(crate) fn digest(self, message: &[u8]) -> Vec<u8> {
+        use sha2::Digest;
+        match self {
+            Hash::Sha256 => sha2::Sha256::digest(message).to_vec(),
+            Hash::Sha384 => sha2::Sha384::digest(message).to_vec(),
+            Hash::Sha512 => sha2::Sha512::digest(message).to_vec(),
         }
     }
 }

@@ -7,6 +7,7 @@ mod error;
 pub mod keys;
 pub mod payload;
 pub mod policy;
+pub mod sigstore;
 pub mod tagged;
 
 pub use attest::{Statement, VerifiedAttestation};
