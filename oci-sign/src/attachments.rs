@@ -61,9 +61,22 @@ where
             Err(e) => reasons.push(format!("{digest}: {e}")),
         }
     }
+    at_least_one(subject, passed, reasons, || {
+        format!("the .{kind} manifest has no {media_type} layer")
+    })
+}
+
+/// `passed` when it holds anything; otherwise a refusal with each reason (or `nothing`'s, when
+/// nothing was even checked).
+pub(crate) fn at_least_one<T>(
+    subject: &Descriptor,
+    passed: Vec<T>,
+    mut reasons: Vec<String>,
+    nothing: impl FnOnce() -> String,
+) -> Result<Vec<T>> {
     if passed.is_empty() {
         if reasons.is_empty() {
-            reasons.push(format!("the .{kind} manifest has no {media_type} layer"));
+            reasons.push(nothing());
         }
         return Err(Error::NoValidSignature {
             digest: subject.digest.clone(),

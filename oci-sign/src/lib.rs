@@ -2,6 +2,7 @@
 
 mod attachments;
 pub mod attest;
+pub mod bundles;
 pub mod dsse;
 mod error;
 pub mod keys;

@@ -4,34 +4,15 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use oci_distribution_client::{Client, ClientConfig};
 use oci_layout::{LayoutOptions, OciLayout};
 use oci_sign::{Error, SigningKey, VerifyOptions, tagged};
 use oci_spec_types::ImageManifest;
 use oci_spec_types::distribution::cosign_tag;
-use oci_target::{ExtendedCopyOptions, MemoryStore, ReadOnlyTargetExt, Target};
+use oci_target::{ExtendedCopyOptions, MemoryStore, ReadOnlyTargetExt};
 use oci_test_registry::Registry;
-use support::{image, layer, layers_of, move_attachment, replace_attachment};
-
-/// A layout in a new temporary directory, a memory store and a registry repository.
-async fn stores(name: &str) -> Vec<(&'static str, Option<tempfile::TempDir>, Arc<dyn Target>)> {
-    let dir = tempfile::tempdir().unwrap();
-    let layout = OciLayout::create(dir.path().join("layout"), LayoutOptions::default())
-        .await
-        .unwrap();
-    let r = Registry::anonymous();
-    let client = Client::new(ClientConfig::default().with_plain_http(r.host())).unwrap();
-    let repo = client
-        .repository(r.host(), &format!("sign/{name}"))
-        .unwrap();
-    vec![
-        ("layout", Some(dir), Arc::new(layout)),
-        ("memory", None, Arc::new(MemoryStore::new())),
-        ("registry", None, Arc::new(repo)),
-    ]
-}
+use support::{image, layer, layers_of, move_attachment, replace_attachment, stores};
 
 const NAME: &str = "registry.example/app";
 const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";

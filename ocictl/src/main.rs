@@ -22,6 +22,7 @@ mod sign;
 mod tag;
 mod target;
 mod text;
+mod trust;
 
 use text::err;
 
@@ -173,6 +174,8 @@ enum Command {
     Attest(sign::AttestArgs),
     /// Verify an artifact's attestations with a public key, as `cosign verify-attestation` does
     VerifyAttestation(sign::VerifyAttestationArgs),
+    /// Verify a Sigstore bundle over a file, offline, as `cosign verify-blob --bundle` does
+    VerifyBlob(trust::VerifyBlobArgs),
     /// Print the digest a reference resolves to
     Resolve(resolve::ResolveArgs),
     /// List tags or repositories
@@ -226,6 +229,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Verify(args) => sign::verify(common, args).await,
         Command::Attest(args) => sign::attest(common, args).await,
         Command::VerifyAttestation(args) => sign::verify_attestation(common, args).await,
+        Command::VerifyBlob(args) => trust::verify_blob(common, args).await,
         Command::Resolve(args) => resolve::resolve(common, args).await,
         Command::Repo(cmd) => repo::repo(common, cmd).await,
         Command::Login(args) => login::login(common, args).await,

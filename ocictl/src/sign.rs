@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::pack_flags::parse_annotations;
 use crate::target::{Access, Opened, open};
 use crate::text::{err, out};
+use crate::trust::TrustArgs;
 use crate::{Common, print_json};
 
 #[derive(clap::Args, Debug)]
@@ -35,6 +36,9 @@ pub(crate) struct SignArgs {
     /// layout's absolute path)
     #[arg(long, value_name = "NAME")]
     sign_container_identity: Option<String>,
+    /// Attach the signature as a Sigstore bundle referrer (OCI 1.1) instead of a .sig tag
+    #[arg(long, conflicts_with = "annotations")]
+    new_bundle_format: bool,
     /// The target is an OCI image layout directory
     #[arg(long)]
     oci_layout: bool,
@@ -44,9 +48,12 @@ pub(crate) struct SignArgs {
 pub(crate) struct VerifyArgs {
     /// What to verify: host/repo:tag or @digest, or a layout path with --oci-layout
     target: String,
-    /// The public key (PEM: ECDSA, Ed25519 or RSA)
-    #[arg(long, value_name = "FILE")]
-    key: PathBuf,
+    #[command(flatten)]
+    trust: TrustArgs,
+    /// Verify Sigstore bundle referrers (OCI 1.1) instead of the .sig tag (implied by a
+    /// certificate identity)
+    #[arg(long)]
+    new_bundle_format: bool,
     /// An annotation the signed payload must carry, key=value (repeatable)
     #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
     annotations: Vec<String>,
@@ -76,6 +83,9 @@ pub(crate) struct AttestArgs {
     /// link, spdx, spdxjson, cyclonedx, vuln, openvex, custom
     #[arg(long = "type", default_value = "custom", value_name = "TYPE")]
     predicate_type: String,
+    /// Attach the attestation as a Sigstore bundle referrer (OCI 1.1) instead of in the .att tag
+    #[arg(long)]
+    new_bundle_format: bool,
     /// The target is an OCI image layout directory
     #[arg(long)]
     oci_layout: bool,
@@ -85,9 +95,12 @@ pub(crate) struct AttestArgs {
 pub(crate) struct VerifyAttestationArgs {
     /// What to verify: host/repo:tag or @digest, or a layout path with --oci-layout
     target: String,
-    /// The public key (PEM: ECDSA, Ed25519 or RSA)
-    #[arg(long, value_name = "FILE")]
-    key: PathBuf,
+    #[command(flatten)]
+    trust: TrustArgs,
+    /// Verify Sigstore bundle referrers (OCI 1.1) instead of the .att tag (implied by a
+    /// certificate identity)
+    #[arg(long)]
+    new_bundle_format: bool,
     /// Accept only attestations of this predicate type (a URI or a shorthand, as for attest)
     #[arg(long = "type", value_name = "TYPE")]
     predicate_type: Option<String>,
@@ -156,17 +169,52 @@ async fn signing_key_and_subject(
     Ok((key, opened, subject))
 }
 
-/// The public key at `key` and the artifact `target` names, resolved.
-async fn public_key_and_subject(
-    common: &Common,
-    key: &PathBuf,
-    target: &str,
-    layout: bool,
-) -> Result<(PublicKey, Opened, Descriptor)> {
-    let key = PublicKey::from_pem(&read_text(key, "public key")?).map_err(from_sign)?;
+/// The artifact `target` names, opened for reading and resolved.
+async fn subject_of(common: &Common, target: &str, layout: bool) -> Result<(Opened, Descriptor)> {
     let opened = open(common, target, layout, Access::Read).await?;
     let subject = opened.resolve().await?;
-    Ok((key, opened, subject))
+    Ok((opened, subject))
+}
+
+/// The public key of the tag scheme's verifications.
+fn tag_scheme_key(trust: &TrustArgs) -> Result<PublicKey> {
+    let Some(path) = &trust.key else {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "a certificate identity verifies bundles: add --new-bundle-format, or give --key",
+        ));
+    };
+    PublicKey::from_pem(&read_text(path, "public key")?).map_err(from_sign)
+}
+
+/// Verifies the bundle referrers of `subject` of `predicate_type` and reports them.
+async fn verify_bundles(
+    common: &Common,
+    trust: &TrustArgs,
+    opened: &Opened,
+    subject: &Descriptor,
+    predicate_type: &str,
+    what: &str,
+) -> Result<()> {
+    let signer = trust.signer()?;
+    let root = trust.root()?;
+    let verified = oci_sign::bundles::verify(
+        &*opened.target,
+        subject,
+        predicate_type,
+        &signer,
+        &root,
+        &trust.options(),
+    )
+    .await
+    .map_err(from_sign)?;
+    let mut checks = trust.checks();
+    checks.push(format!(
+        "The bundle's statement is about the artifact's digest, of predicate type {predicate_type}"
+    ));
+    let statements: Vec<_> = verified.iter().map(|v| json!(v.statement)).collect();
+    report(common, opened, subject, what, &checks, &statements);
+    Ok(())
 }
 
 /// The name a payload (and a policy scope) gives the target: its registry and repository, or
@@ -186,6 +234,11 @@ pub(crate) async fn sign(common: &Common, args: SignArgs) -> Result<()> {
     let identity = args
         .sign_container_identity
         .unwrap_or_else(|| identity_of(&opened));
+    if args.new_bundle_format {
+        let signed = oci_sign::bundles::sign(&*opened.target, &identity, &subject, &key).await;
+        let referrer = signed.map_err(from_sign)?;
+        return report_referrer(common, &opened, &subject, &referrer, "Signed", None);
+    }
     let tag = oci_spec_types::distribution::cosign_tag(&subject.digest, "sig");
     let signed = tagged::sign(&*opened.target, &subject, &identity, &key, annotations).await;
     let sig = signed.map_err(from_sign)?;
@@ -204,8 +257,20 @@ pub(crate) async fn sign(common: &Common, args: SignArgs) -> Result<()> {
 }
 
 pub(crate) async fn verify(common: &Common, args: VerifyArgs) -> Result<()> {
-    let (key, opened, subject) =
-        public_key_and_subject(common, &args.key, &args.target, args.oci_layout).await?;
+    let (opened, subject) = subject_of(common, &args.target, args.oci_layout).await?;
+    if args.new_bundle_format || args.trust.keyless() {
+        let predicate_type = oci_sign::bundles::SIGNATURE_PREDICATE_TYPE;
+        return verify_bundles(
+            common,
+            &args.trust,
+            &opened,
+            &subject,
+            predicate_type,
+            "signatures",
+        )
+        .await;
+    }
+    let key = tag_scheme_key(&args.trust)?;
     let mut options = if args.any_identity {
         VerifyOptions::any_reference()
     } else {
@@ -244,6 +309,20 @@ pub(crate) async fn attest(common: &Common, args: AttestArgs) -> Result<()> {
     let (key, opened, subject) =
         signing_key_and_subject(common, &args.key, &args.target, args.oci_layout).await?;
     let repository = identity_of(&opened);
+    if args.new_bundle_format {
+        let attested = oci_sign::bundles::attest(
+            &*opened.target,
+            &repository,
+            &subject,
+            &key,
+            &predicate_type,
+            predicate,
+        )
+        .await;
+        let referrer = attested.map_err(from_sign)?;
+        let label = Some(predicate_type.as_str());
+        return report_referrer(common, &opened, &subject, &referrer, "Attested", label);
+    }
     let att = oci_sign::attest::attest(
         &*opened.target,
         &subject,
@@ -272,12 +351,29 @@ pub(crate) async fn attest(common: &Common, args: AttestArgs) -> Result<()> {
 }
 
 pub(crate) async fn verify_attestation(common: &Common, args: VerifyAttestationArgs) -> Result<()> {
-    let (key, opened, subject) =
-        public_key_and_subject(common, &args.key, &args.target, args.oci_layout).await?;
+    let (opened, subject) = subject_of(common, &args.target, args.oci_layout).await?;
     let wanted = args
         .predicate_type
         .as_deref()
         .map(oci_sign::attest::predicate_type);
+    if args.new_bundle_format || args.trust.keyless() {
+        let Some(wanted) = wanted else {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "bundle attestations are verified by predicate type: give --type",
+            ));
+        };
+        return verify_bundles(
+            common,
+            &args.trust,
+            &opened,
+            &subject,
+            wanted,
+            "attestations",
+        )
+        .await;
+    }
+    let key = tag_scheme_key(&args.trust)?;
     let verified = oci_sign::attest::verify_attestations(&*opened.target, &subject, &key, wanted)
         .await
         .map_err(from_sign)?;
@@ -294,6 +390,32 @@ pub(crate) async fn verify_attestation(common: &Common, args: VerifyAttestationA
         &checks,
         &statements,
     );
+    Ok(())
+}
+
+/// What signing as a bundle made: the referrer attached to the subject.
+fn report_referrer(
+    common: &Common,
+    opened: &Opened,
+    subject: &Descriptor,
+    referrer: &Descriptor,
+    done: &str,
+    predicate_type: Option<&str>,
+) -> Result<()> {
+    if common.json() {
+        print_json(&json!({
+            "subject": subject.digest.to_string(),
+            "predicateType": predicate_type.unwrap_or(oci_sign::bundles::SIGNATURE_PREDICATE_TYPE),
+            "referrer": referrer.digest.to_string(),
+        }));
+    } else {
+        let shown = opened.show(subject.digest.as_str());
+        match predicate_type {
+            Some(t) => out!("{done} {shown} ({t})"),
+            None => out!("{done} {shown}"),
+        }
+        out!("Bundle referrer: {}", referrer.digest);
+    }
     Ok(())
 }
 

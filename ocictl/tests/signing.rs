@@ -3,7 +3,7 @@
 mod support;
 
 use oci_test_registry::Registry;
-use support::{at, fails, json, ocictl_with, ok, sample_files};
+use support::{at, fails, json, key_image_and_predicate, ocictl_with, ok, sample_files};
 
 #[test]
 fn keys_sign_and_verify_on_a_layout_then_the_signature_travels_to_a_registry() {
@@ -199,14 +199,7 @@ fn keys_sign_and_verify_on_a_layout_then_the_signature_travels_to_a_registry() {
 fn attestations_are_made_and_verified_by_type() {
     let src = sample_files();
     let dir = src.path();
-    ok(dir, &["generate-key-pair"]);
-    let v1 = at(&dir.join("store"), "v1");
-    ok(dir, &["push", "--oci-layout", &v1, "hello.txt"]);
-    std::fs::write(
-        dir.join("provenance.json"),
-        br#"{"buildDefinition":{"buildType":"make"}}"#,
-    )
-    .unwrap();
+    let v1 = key_image_and_predicate(dir);
     std::fs::write(dir.join("not-json.txt"), b"plain text").unwrap();
 
     let err = fails(

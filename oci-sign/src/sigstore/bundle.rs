@@ -1,7 +1,8 @@
 //! The Sigstore bundle (`*.sigstore.json`): a signature or DSSE envelope with the material that
 //! proves it, as the protobuf-specs' JSON form spells it.
 
-use serde::{Deserialize, Deserializer};
+use base64::Engine as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::b64;
 use super::trust::RawBytes;
@@ -17,10 +18,10 @@ pub(crate) const MEDIA_TYPES: [(&str, u8); 4] = [
 ];
 
 /// The media type of a version 0.3 bundle, as bundles pushed as OCI referrers carry it.
-pub const BUNDLE_V03: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+pub use oci_spec_types::media_types::SIGSTORE_BUNDLE_V03 as BUNDLE_V03;
 
 /// A parsed bundle.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Bundle {
@@ -29,37 +30,37 @@ pub struct Bundle {
     /// Certificate or key, log entries, timestamps.
     pub verification_material: VerificationMaterial,
     /// A signature over the artifact itself.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_signature: Option<MessageSignature>,
     /// Or a DSSE envelope (an attestation).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dsse_envelope: Option<Envelope>,
 }
 
 /// What proves the signature.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct VerificationMaterial {
     /// The signing certificate (version 0.3).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<RawBytes>,
     /// The signing certificate and its issuers (versions 0.1 and 0.2).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub x509_certificate_chain: Option<CertificateChain>,
     /// A hint naming the key the verifier holds.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key: Option<KeyHint>,
     /// Transparency-log entries.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tlog_entries: Vec<TlogEntry>,
     /// Signed timestamps.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp_verification_data: Option<serde_json::Value>,
 }
 
 /// Certificates, the signing one first.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct CertificateChain {
@@ -69,7 +70,7 @@ pub struct CertificateChain {
 }
 
 /// A hint naming a key.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct KeyHint {
@@ -79,19 +80,19 @@ pub struct KeyHint {
 }
 
 /// A signature over the artifact.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct MessageSignature {
     /// The artifact's digest, as the signer saw it (a hint: it is checked, not trusted).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_digest: Option<HashOutput>,
     /// The signature, base64.
     pub signature: String,
 }
 
 /// An algorithm and a digest.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct HashOutput {
@@ -102,32 +103,32 @@ pub struct HashOutput {
 }
 
 /// A transparency-log entry with its proofs.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct TlogEntry {
     /// The entry's index in the log.
-    #[serde(deserialize_with = "int64")]
+    #[serde(deserialize_with = "int64", serialize_with = "int64_text")]
     pub log_index: i64,
     /// The log.
     pub log_id: super::trust::LogId,
     /// The entry's kind and version: `hashedrekord` 0.0.1, `dsse` 0.0.1, `intoto` 0.0.2.
     pub kind_version: KindVersion,
     /// When the log took the entry, in seconds since the epoch (0 when absent).
-    #[serde(default, deserialize_with = "int64")]
+    #[serde(default, deserialize_with = "int64", serialize_with = "int64_text")]
     pub integrated_time: i64,
     /// The log's signed promise to include the entry.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inclusion_promise: Option<InclusionPromise>,
     /// The proof that the entry is in the tree.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inclusion_proof: Option<InclusionProof>,
     /// The entry's body as the log holds it, base64.
     pub canonicalized_body: String,
 }
 
 /// The entry's kind and version.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct KindVersion {
     /// The kind.
@@ -137,7 +138,7 @@ pub struct KindVersion {
 }
 
 /// A signed entry timestamp.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct InclusionPromise {
@@ -146,28 +147,28 @@ pub struct InclusionPromise {
 }
 
 /// An inclusion proof with the checkpoint it ends at.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct InclusionProof {
     /// The entry's index in the tree.
-    #[serde(deserialize_with = "int64")]
+    #[serde(deserialize_with = "int64", serialize_with = "int64_text")]
     pub log_index: i64,
     /// The tree's root, base64.
     pub root_hash: String,
     /// The tree's size.
-    #[serde(deserialize_with = "int64")]
+    #[serde(deserialize_with = "int64", serialize_with = "int64_text")]
     pub tree_size: i64,
     /// The audit path, base64 each.
     #[serde(default)]
     pub hashes: Vec<String>,
     /// The signed checkpoint (required from version 0.2).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<Checkpoint>,
 }
 
 /// A signed note.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Checkpoint {
     /// The note's text and signature lines.
@@ -188,7 +189,34 @@ fn int64<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<i64, D::Error> 
     }
 }
 
+fn int64_text<S: Serializer>(n: &i64, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_str(n)
+}
+
 impl Bundle {
+    /// A version 0.3 bundle of `envelope`, signed by `key`, with no log entry or timestamp:
+    /// what a key pair signs offline (verify it with [`super::Options::require_log`] off).
+    pub fn for_key(key: &crate::PublicKey, envelope: Envelope) -> Self {
+        let hint = match hex::decode(key.fingerprint()) {
+            Ok(raw) => super::BASE64.encode(raw),
+            Err(_) => String::new(),
+        };
+        Bundle {
+            media_type: BUNDLE_V03.to_owned(),
+            verification_material: VerificationMaterial {
+                public_key: Some(KeyHint { hint }),
+                ..VerificationMaterial::default()
+            },
+            message_signature: None,
+            dsse_envelope: Some(envelope),
+        }
+    }
+
+    /// The bundle as JSON.
+    pub fn to_vec(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("bundles serialise")
+    }
+
     /// Reads a bundle and checks its version is one this crate knows.
     ///
     /// # Errors

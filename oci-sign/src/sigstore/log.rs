@@ -182,7 +182,7 @@ fn expect_hash(hash: &Value, digest: &[u8], what: &str) -> Result<()> {
     if text(&hash["algorithm"])? != "sha256" {
         return Err(log_err(format!("the {what} hash is not SHA-256")));
     }
-    if !text(&hash["value"])?.eq_ignore_ascii_case(&hex(digest)) {
+    if !text(&hash["value"])?.eq_ignore_ascii_case(&hex::encode(digest)) {
         return Err(log_err(format!("the logged {what} digest is another one")));
     }
     Ok(())
@@ -255,7 +255,7 @@ pub(crate) fn verify_promise(entry: &TlogEntry, log: &TransparencyLog, set: &str
     let payload = serde_json::json!({
         "body": entry.canonicalized_body,
         "integratedTime": entry.integrated_time,
-        "logID": hex(&log_id),
+        "logID": hex::encode(&log_id),
         "logIndex": entry.log_index,
     });
     // serde_json's map keeps keys sorted: the canonical form the log signed.
@@ -377,12 +377,4 @@ fn verify_checkpoint(note: &str, log: &TransparencyLog, size: u64, root: &[u8]) 
     } else {
         "the checkpoint carries no signature by the log"
     }))
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }

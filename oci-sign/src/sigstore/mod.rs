@@ -13,7 +13,7 @@ pub mod trust;
 mod tsa;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
+pub(crate) use base64::engine::general_purpose::STANDARD as BASE64;
 use time::OffsetDateTime;
 
 pub use bundle::{BUNDLE_V03, Bundle};
@@ -139,6 +139,30 @@ pub(crate) fn b64(text: &str) -> std::result::Result<Vec<u8>, base64::DecodeErro
     BASE64.decode(text)
 }
 
+/// What verification may do without.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// Require transparency-log evidence (on by default). Off, as cosign's
+    /// `--insecure-ignore-tlog`, a bundle signed by a key may carry no log entry; one that
+    /// carries entries still has them checked, and a certificate still needs a trusted time.
+    pub require_log: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { require_log: true }
+    }
+}
+
+impl Options {
+    /// Sets [`Options::require_log`].
+    pub fn with_require_log(mut self, require: bool) -> Self {
+        self.require_log = require;
+        self
+    }
+}
+
 /// Verifies `bundle` over `artifact` offline: signed by `signer`, with the evidence `root`
 /// trusts. Every check named in [`SigstoreError`] must pass.
 ///
@@ -151,6 +175,21 @@ pub fn verify(
     artifact: Artifact<'_>,
     signer: &Signer,
     root: &TrustedRoot,
+) -> Result<Verified> {
+    verify_with(bundle, artifact, signer, root, &Options::default())
+}
+
+/// [`verify`] with [`Options`].
+///
+/// # Errors
+///
+/// As [`verify`].
+pub fn verify_with(
+    bundle: &Bundle,
+    artifact: Artifact<'_>,
+    signer: &Signer,
+    root: &TrustedRoot,
+    options: &Options,
 ) -> Result<Verified> {
     let version = bundle.version()?;
     let digest = match artifact {
@@ -205,9 +244,16 @@ pub fn verify(
         (None, Signer::Key(key)) => Material::Key(key),
         (None, Signer::Identity { .. }) => unreachable!("an identity needs a certificate"),
     };
-    let mut times = check_log(bundle, version, &signed, &material_ref, root)?;
+    let unlogged = bundle.verification_material.tlog_entries.is_empty()
+        && !options.require_log
+        && matches!(signer, Signer::Key(_));
+    let mut times = if unlogged {
+        Vec::new()
+    } else {
+        check_log(bundle, version, &signed, &material_ref, root)?
+    };
     times.extend(check_timestamps(bundle, &signature_bytes, root)?);
-    if times.is_empty() {
+    if times.is_empty() && !unlogged {
         return Err(SigstoreError::Time(
             "no trusted signing time: neither a signed entry timestamp nor a signed timestamp"
                 .into(),
@@ -265,7 +311,7 @@ pub fn verify(
         (None, Some(envelope)) => {
             let payload = envelope.verify(&key)?;
             let statement = Statement::from_slice(&payload)?;
-            let hex_digest = log::hex(&digest);
+            let hex_digest = hex::encode(&digest);
             if !statement.subject.iter().any(|s| {
                 s.digest
                     .get("sha256")

@@ -2,7 +2,7 @@
 //! authorities, certificate-transparency logs and timestamp authorities that offline
 //! verification trusts, each for a period.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -13,8 +13,9 @@ use crate::{Error, Result};
 /// The trusted root's media type prefix; version 0.1 and 0.2 are read.
 pub const MEDIA_TYPE_PREFIX: &str = "application/vnd.dev.sigstore.trustedroot";
 
-/// A parsed `trusted_root.json`.
-#[derive(Debug, Clone, Deserialize)]
+/// A parsed `trusted_root.json`. The default trusts nothing: enough for bundles signed by a
+/// key without a log.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct TrustedRoot {
@@ -68,7 +69,7 @@ pub struct KeyMaterial {
 }
 
 /// A log identifier.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct LogId {
@@ -114,7 +115,7 @@ pub struct CertChain {
 }
 
 /// DER bytes in base64.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct RawBytes {

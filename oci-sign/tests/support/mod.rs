@@ -2,10 +2,15 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+use std::sync::Arc;
+
 use bytes::Bytes;
+use oci_distribution_client::{Client, ClientConfig};
+use oci_layout::{LayoutOptions, OciLayout};
 use oci_spec_types::distribution::cosign_tag;
 use oci_spec_types::{Descriptor, ImageManifest, MediaType};
-use oci_target::{Target, TargetExt};
+use oci_target::{MemoryStore, Target, TargetExt};
+use oci_test_registry::Registry;
 
 /// Pushes a small image tagged `tag`; returns its manifest's descriptor.
 pub async fn image(store: &dyn Target, tag: &str, content: &[u8]) -> Descriptor {
@@ -73,4 +78,22 @@ pub async fn layers_of(store: &dyn Target, desc: &Descriptor) -> Vec<Descriptor>
         .into_parts()
         .0
         .layers
+}
+
+/// A layout in a new temporary directory, a memory store and a registry repository.
+pub async fn stores(name: &str) -> Vec<(&'static str, Option<tempfile::TempDir>, Arc<dyn Target>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = OciLayout::create(dir.path().join("layout"), LayoutOptions::default())
+        .await
+        .unwrap();
+    let r = Registry::anonymous();
+    let client = Client::new(ClientConfig::default().with_plain_http(r.host())).unwrap();
+    let repo = client
+        .repository(r.host(), &format!("sign/{name}"))
+        .unwrap();
+    vec![
+        ("layout", Some(dir), Arc::new(layout)),
+        ("memory", None, Arc::new(MemoryStore::new())),
+        ("registry", None, Arc::new(repo)),
+    ]
 }

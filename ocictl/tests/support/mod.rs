@@ -126,3 +126,18 @@ pub fn sample_files() -> tempfile::TempDir {
     std::fs::write(dir.path().join("docs/inner/b.txt"), b"bee\n").unwrap();
     dir
 }
+
+/// In `dir`: a key pair (`cosign.key`, `cosign.pub`, empty password), a file pushed to the
+/// layout `store` as `v1`, and a provenance predicate in `provenance.json`. Returns the
+/// layout reference of `v1`.
+pub fn key_image_and_predicate(dir: &Path) -> String {
+    ok(dir, &["generate-key-pair"]);
+    let v1 = at(&dir.join("store"), "v1");
+    ok(dir, &["push", "--oci-layout", &v1, "hello.txt"]);
+    std::fs::write(
+        dir.join("provenance.json"),
+        br#"{"buildDefinition":{"buildType":"make"}}"#,
+    )
+    .unwrap();
+    v1
+}
