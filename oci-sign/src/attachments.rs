@@ -45,7 +45,7 @@ where
     if layers.is_empty() {
         return Err(Error::NoSignatures {
             digest: subject.digest.clone(),
-            tag,
+            tag: format!("the tag {tag}"),
         });
     }
     let mut passed = Vec::new();

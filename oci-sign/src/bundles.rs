@@ -118,9 +118,12 @@ pub async fn verify(
     root: &TrustedRoot,
     options: &Options,
 ) -> Result<Vec<sigstore::Verified>> {
-    let referrers = target
-        .referrers(subject, Some(&bundle_media_type()))
-        .await?;
+    let referrers = match target.referrers(subject, Some(&bundle_media_type())).await {
+        Ok(found) => found,
+        // A store that cannot list referrers holds no bundle.
+        Err(e) if e.kind() == oci_target::ErrorKind::Unsupported => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
     if referrers.is_empty() {
         return Err(Error::NoSignatures {
             digest: subject.digest.clone(),

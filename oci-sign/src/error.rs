@@ -19,7 +19,7 @@ pub enum Error {
         why: String,
     },
     /// Nothing signed was found for the artifact.
-    #[error("no signatures found for {digest} (looked for the tag {tag})")]
+    #[error("no signatures found for {digest} (looked for {tag})")]
     NoSignatures {
         /// The artifact.
         digest: Digest,

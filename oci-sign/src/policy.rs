@@ -27,12 +27,23 @@
 //!   path.
 //! - A requirement is `{"type": "accept"}`, `{"type": "reject"}` or `{"type": "signedBy", …}`:
 //!   - `keys`: public key files (PEM), relative to the policy file; `keyData`: PEM text inline.
-//!   - `threshold`: how many of those keys must each have a valid signature (default 1).
+//!     A key's signature counts in either scheme: cosign's `.sig` tag, or a Sigstore bundle
+//!     referrer.
+//!   - `identities`: keyless signers, each `{"identity": …, "issuer": …}` (or
+//!     `identityRegexp`, `issuerRegexp`): a bundle referrer whose Fulcio certificate binds them,
+//!     verified against `trustedRoot`.
+//!   - `trustedRoot`: the Sigstore `trusted_root.json` (relative to the policy file) that
+//!     bundles are verified against; required with `identities`.
+//!   - `ignoreTlog`: accept key-signed bundles without transparency-log entries (default
+//!     false; entries present are checked all the same).
+//!   - `threshold`: how many of those keys and identities must each have a valid signature
+//!     (default 1; 0 when only `attestations` are required, as for artifacts that are attested
+//!     but not signed).
 //!   - `signedIdentity`: the repository the signed payload must name: `"matchRepository"`
 //!     (the repository being read, the default), `"any"`, or `{"exact": "registry/name"}`
 //!     (for content signed under another name and copied here).
 //!   - `attestations`: predicate types (URIs, or cosign's `--type` shorthands) that must each
-//!     have an attestation verified by one of the keys.
+//!     have an attestation verified by one of the keys or identities, in either scheme.
 //!
 //! Unknown fields are errors, so a typo never loosens a policy.
 
@@ -45,7 +56,9 @@ use oci_spec_types::{Descriptor, Digest, ImageIndex, MediaType};
 use oci_target::{BlobStream, ErrorKind, ReadOnlyTarget, ReadOnlyTargetExt};
 use serde::Deserialize;
 
+use crate::bundles::{self, SIGNATURE_PREDICATE_TYPE};
 use crate::keys::PublicKey;
+use crate::sigstore::{Matcher, Options, Signer, TrustedRoot};
 use crate::tagged::VerifyOptions;
 use crate::{Error, Result, attest, tagged};
 
@@ -74,7 +87,13 @@ pub enum Requirement {
 pub struct SignedBy {
     /// The keys accepted.
     pub keys: Vec<PublicKey>,
-    /// How many of them must each have signed.
+    /// The keyless signers accepted: [`Signer::Identity`] each.
+    pub identities: Vec<Signer>,
+    /// What bundles are verified against.
+    pub trusted_root: Arc<TrustedRoot>,
+    /// How bundles are verified.
+    pub options: Options,
+    /// How many of the keys and identities must each have signed.
     pub threshold: usize,
     /// The repository signed payloads must name.
     pub identity: SignedIdentity,
@@ -117,12 +136,31 @@ enum RequirementFile {
         #[serde(default)]
         key_data: Vec<String>,
         #[serde(default)]
+        identities: Vec<IdentityRule>,
+        #[serde(default)]
+        trusted_root: Option<String>,
+        #[serde(default)]
+        ignore_tlog: bool,
+        #[serde(default)]
         threshold: Option<usize>,
         #[serde(default)]
         signed_identity: Option<IdentityFile>,
         #[serde(default)]
         attestations: Vec<String>,
     },
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct IdentityRule {
+    #[serde(default)]
+    identity: Option<String>,
+    #[serde(default)]
+    identity_regexp: Option<String>,
+    #[serde(default)]
+    issuer: Option<String>,
+    #[serde(default)]
+    issuer_regexp: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -219,17 +257,34 @@ impl Policy {
         };
         let mut signers = 0;
         let mut reasons = Vec::new();
-        for key in &signed_by.keys {
-            match tagged::verify(target, subject, key, &options).await {
-                Ok(_) => signers += 1,
+        for signer in signed_by.signers() {
+            let mut why = Vec::new();
+            if let Signer::Key(key) = &signer {
+                match tagged::verify(target, subject, key, &options).await {
+                    Ok(_) => {
+                        signers += 1;
+                        continue;
+                    }
+                    Err(Error::Store(e)) => return Err(Error::Store(e)),
+                    Err(e) => why.push(e.to_string()),
+                }
+            }
+            match signed_by
+                .bundles(target, subject, SIGNATURE_PREDICATE_TYPE, &signer)
+                .await
+            {
+                Ok(()) => signers += 1,
                 Err(Error::Store(e)) => return Err(Error::Store(e)),
-                Err(e) => reasons.push(format!("key {}: {e}", key.fingerprint())),
+                Err(e) => {
+                    why.push(e.to_string());
+                    reasons.push(format!("{}: {}", name_of(&signer), why.join("; ")));
+                }
             }
         }
         if signers < signed_by.threshold {
             return Err(rejected(format!(
-                "{signers} of the {} keys signed it, {} needed ({})",
-                signed_by.keys.len(),
+                "{signers} of the {} signers signed it, {} needed ({})",
+                signed_by.keys.len() + signed_by.identities.len(),
                 signed_by.threshold,
                 reasons.join("; ")
             )));
@@ -237,9 +292,19 @@ impl Policy {
         for wanted in &signed_by.attestations {
             let mut found = false;
             let mut why = Vec::new();
-            for key in &signed_by.keys {
-                match attest::verify_attestations(target, subject, key, Some(wanted)).await {
-                    Ok(_) => {
+            for signer in signed_by.signers() {
+                if let Signer::Key(key) = &signer {
+                    match attest::verify_attestations(target, subject, key, Some(wanted)).await {
+                        Ok(_) => {
+                            found = true;
+                            break;
+                        }
+                        Err(Error::Store(e)) => return Err(Error::Store(e)),
+                        Err(e) => why.push(e.to_string()),
+                    }
+                }
+                match signed_by.bundles(target, subject, wanted, &signer).await {
+                    Ok(()) => {
                         found = true;
                         break;
                     }
@@ -258,6 +323,48 @@ impl Policy {
     }
 }
 
+impl SignedBy {
+    /// The keys and identities, as signers.
+    fn signers(&self) -> impl Iterator<Item = Signer> + '_ {
+        let keys = self.keys.iter().map(|k| Signer::Key(k.clone()));
+        keys.chain(self.identities.iter().cloned())
+    }
+
+    /// Whether a bundle referrer of `predicate_type` by `signer` verifies.
+    async fn bundles(
+        &self,
+        target: &dyn ReadOnlyTarget,
+        subject: &Descriptor,
+        predicate_type: &str,
+        signer: &Signer,
+    ) -> Result<()> {
+        let root = &self.trusted_root;
+        bundles::verify(target, subject, predicate_type, signer, root, &self.options)
+            .await
+            .map(|_| ())
+    }
+}
+
+fn name_of(signer: &Signer) -> String {
+    match signer {
+        Signer::Key(key) => format!("key {}", key.fingerprint()),
+        Signer::Identity { identity, issuer } => format!("identity {identity} from {issuer}"),
+    }
+}
+
+fn matcher(exact: Option<String>, pattern: Option<String>, what: &str) -> Result<Matcher> {
+    match (exact, pattern) {
+        (Some(exact), None) => Ok(Matcher::Exact(exact)),
+        (None, Some(pattern)) => regex::Regex::new(&pattern)
+            .map(Matcher::Regex)
+            .map_err(|e| Error::malformed("policy", format!("{what}Regexp {pattern:?}: {e}"))),
+        _ => Err(Error::malformed(
+            "policy",
+            format!("an identity needs one of {what} and {what}Regexp"),
+        )),
+    }
+}
+
 fn requirement(file: RequirementFile, base: &Path, scope: &str) -> Result<Requirement> {
     let bad = |why: String| Error::malformed(format!("policy for {scope:?}"), why);
     Ok(match file {
@@ -266,6 +373,9 @@ fn requirement(file: RequirementFile, base: &Path, scope: &str) -> Result<Requir
         RequirementFile::SignedBy {
             keys,
             key_data,
+            identities,
+            trusted_root,
+            ignore_tlog,
             threshold,
             signed_identity,
             attestations,
@@ -280,14 +390,44 @@ fn requirement(file: RequirementFile, base: &Path, scope: &str) -> Result<Requir
             for pem in &key_data {
                 public.push(PublicKey::from_pem(pem).map_err(|e| bad(e.to_string()))?);
             }
-            if public.is_empty() {
-                return Err(bad("signedBy names no key".into()));
+            let identities = identities
+                .into_iter()
+                .map(|rule| {
+                    Ok(Signer::Identity {
+                        identity: matcher(rule.identity, rule.identity_regexp, "identity")?,
+                        issuer: matcher(rule.issuer, rule.issuer_regexp, "issuer")?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let trusted_root = match &trusted_root {
+                Some(file) => {
+                    let path = base.join(file);
+                    let bytes = std::fs::read(&path).map_err(|e| {
+                        bad(format!(
+                            "cannot read the trusted root {}: {e}",
+                            path.display()
+                        ))
+                    })?;
+                    TrustedRoot::from_slice(&bytes).map_err(|e| bad(e.to_string()))?
+                }
+                None if !identities.is_empty() => {
+                    return Err(bad("identities need a trustedRoot".into()));
+                }
+                None => TrustedRoot::default(),
+            };
+            let signers = public.len() + identities.len();
+            if signers == 0 {
+                return Err(bad("signedBy names no key or identity".into()));
             }
             let threshold = threshold.unwrap_or(1);
-            if threshold == 0 || threshold > public.len() {
+            if threshold > signers || (threshold == 0 && attestations.is_empty()) {
                 return Err(bad(format!(
-                    "a threshold of {threshold} with {} keys",
-                    public.len()
+                    "a threshold of {threshold} with {signers} signers{}",
+                    if threshold == 0 {
+                        " and no attestation required"
+                    } else {
+                        ""
+                    }
                 )));
             }
             let identity = match signed_identity {
@@ -309,6 +449,9 @@ fn requirement(file: RequirementFile, base: &Path, scope: &str) -> Result<Requir
                 .collect();
             Requirement::SignedBy(SignedBy {
                 keys: public,
+                identities,
+                trusted_root: Arc::new(trusted_root),
+                options: Options::default().with_require_log(!ignore_tlog),
                 threshold,
                 identity,
                 attestations,

@@ -3,7 +3,6 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use bytes::Bytes;
@@ -13,8 +12,8 @@ use oci_sign::sigstore::{
 };
 use oci_sign::{Error, SigningKey};
 use oci_spec_types::{Descriptor, ImageManifest, MediaType};
-use oci_target::{MemoryStore, ReadOnlyTargetExt, Target, TargetExt};
-use support::{image, stores};
+use oci_target::{MemoryStore, ReadOnlyTargetExt, Target};
+use support::{attach_raw, image, stores};
 
 const NAME: &str = "registry.example/app";
 const SLSA: &str = "https://slsa.dev/provenance/v1";
@@ -174,28 +173,6 @@ async fn bundle_layer(store: &dyn Target, subject: &Descriptor) -> Descriptor {
     let bytes = store.fetch_manifest(&referrers[0]).await.unwrap();
     let manifest = ImageManifest::from_slice(bytes).unwrap().into_parts().0;
     manifest.layers[0].clone()
-}
-
-/// Attaches `bundle` to `subject` as cosign's new bundle format does, bytes as given.
-async fn attach_raw(store: &dyn Target, subject: &Descriptor, bundle: Bytes, predicate_type: &str) {
-    let media_type = MediaType::parse(BUNDLE_V03).unwrap();
-    let layer = store
-        .push_content(media_type.clone(), bundle)
-        .await
-        .unwrap();
-    let config = Descriptor::empty();
-    store
-        .push_bytes(&config, Bytes::from_static(Descriptor::EMPTY_BYTES))
-        .await
-        .unwrap();
-    let mut manifest = ImageManifest::new(config, vec![layer]);
-    manifest.artifact_type = Some(media_type);
-    manifest.subject = Some(subject.as_subject());
-    manifest.annotations = Some(BTreeMap::from([(
-        PREDICATE_TYPE_ANNOTATION.to_owned(),
-        predicate_type.to_owned(),
-    )]));
-    oci_test_registry::content::push_manifest(store, &manifest).await;
 }
 
 fn cosign_data(name: &str) -> Vec<u8> {

@@ -6,11 +6,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use oci_sign::policy::Requirement;
-use oci_sign::{Error, Gate, Policy, SigningKey, attest, tagged};
+use oci_sign::{Error, Gate, Policy, SigningKey, attest, bundles, tagged};
 use oci_spec_types::distribution::cosign_tag;
-use oci_target::{ErrorKind, ExtendedCopyOptions, MemoryStore, ReadOnlyTarget};
+use oci_target::{ErrorKind, ExtendedCopyOptions, MemoryStore, ReadOnlyTarget, ReadOnlyTargetExt};
 use serde_json::json;
-use support::{image, move_attachment};
+use support::{attach_raw, image, move_attachment};
 
 const REPO: &str = "registry.example/prod/app";
 
@@ -103,6 +103,28 @@ fn policy_files_with_mistakes_are_refused() {
             json!({"scopes": {"r/a": {"type": "signedBy", "keyData": [pem], "thresold": 1}}}),
             "unknown field",
         ),
+        (
+            json!({"scopes": {"r/a": {"type": "signedBy", "identities": [
+                {"identity": "me@example.com", "issuer": "https://issuer.example"}
+            ]}}}),
+            "identities need a trustedRoot",
+        ),
+        (
+            json!({"scopes": {"r/a": {"type": "signedBy", "identities": [
+                {"identity": "me@example.com"}
+            ], "trustedRoot": "root.json"}}}),
+            "one of issuer and issuerRegexp",
+        ),
+        (
+            json!({"scopes": {"r/a": {"type": "signedBy", "identities": [
+                {"identityRegexp": "(", "issuer": "https://issuer.example"}
+            ], "trustedRoot": "root.json"}}}),
+            "identityRegexp",
+        ),
+        (
+            json!({"scopes": {"r/a": {"type": "signedBy", "keyData": [pem], "threshold": 0}}}),
+            "no attestation required",
+        ),
     ] {
         let err = Policy::from_json(
             &serde_json::to_vec(&file).unwrap(),
@@ -146,7 +168,7 @@ async fn the_gate_copies_only_what_is_signed_and_attested_by_the_release_key() {
     let err = copied.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Untrusted, "{err}");
     assert!(
-        err.to_string().contains("0 of the 1 keys signed it"),
+        err.to_string().contains("0 of the 1 signers signed it"),
         "{err}"
     );
     assert!(
@@ -270,7 +292,7 @@ async fn two_of_three_keys_and_the_signed_identity_are_enforced() {
     let err = gate(&two, REPO).resolve("v1").await.unwrap_err();
     assert!(
         err.to_string()
-            .contains("1 of the 3 keys signed it, 2 needed"),
+            .contains("1 of the 3 signers signed it, 2 needed"),
         "{err}"
     );
     tagged::sign(&*src, &subject, REPO, &keys[2], Default::default())
@@ -310,5 +332,129 @@ async fn two_of_three_keys_and_the_signed_identity_are_enforced() {
             .resolve("v1")
             .await
             .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn bundle_referrers_by_key_count_and_the_log_rule_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MemoryStore::new();
+    let release = SigningKey::generate();
+    let signed = image(&store, "signed", b"signed").await;
+    bundles::sign(&store, REPO, &signed, &release)
+        .await
+        .unwrap();
+    let predicate = json!({"buildDefinition": {"buildType": "make"}});
+    let slsa = attest::predicate_type("slsaprovenance1");
+    bundles::attest(&store, REPO, &signed, &release, slsa, predicate)
+        .await
+        .unwrap();
+
+    let lenient = json!({"ignoreTlog": true, "attestations": ["slsaprovenance1"]});
+    let p = policy(dir.path(), &[&release], lenient.clone());
+    p.check(&store, &signed, REPO).await.unwrap();
+
+    // By default bundles need the log's evidence, which offline key signatures lack.
+    let strict = policy(dir.path(), &[&release], json!({}));
+    let err = strict.check(&store, &signed, REPO).await.unwrap_err();
+    assert!(matches!(err, Error::Rejected { .. }), "{err}");
+    assert!(
+        err.to_string().contains("no transparency-log entry"),
+        "{err}"
+    );
+
+    // Another key's bundle, and a bundle of this image moved to another one.
+    let other = image(&store, "other", b"other").await;
+    bundles::sign(&store, REPO, &other, &SigningKey::generate())
+        .await
+        .unwrap();
+    let err = p.check(&store, &other, REPO).await.unwrap_err();
+    assert!(err.to_string().contains("0 of the 1 signers"), "{err}");
+    let swapped = image(&store, "swapped", b"swapped").await;
+    let referrers = store.referrers(&signed, None).await.unwrap();
+    let manifest = store.fetch_manifest(&referrers[0]).await.unwrap();
+    let layer = oci_spec_types::ImageManifest::from_slice(manifest)
+        .unwrap()
+        .into_parts()
+        .0
+        .layers[0]
+        .clone();
+    let bundle = store.fetch_bytes(&layer, 1 << 20).await.unwrap();
+    attach_raw(&store, &swapped, bundle, bundles::SIGNATURE_PREDICATE_TYPE).await;
+    let err = p.check(&store, &swapped, REPO).await.unwrap_err();
+    assert!(err.to_string().contains("subjects do not include"), "{err}");
+}
+
+/// A policy naming cosign's keyless signer of its fixture attestation, verified against
+/// `root` (a trusted root's JSON, written beside the policy).
+fn keyless_policy(dir: &Path, root: &serde_json::Value, identity: serde_json::Value) -> Policy {
+    std::fs::write(dir.join("root.json"), serde_json::to_vec(root).unwrap()).unwrap();
+    let file = json!({"scopes": {"registry.example/prod": {
+        "type": "signedBy",
+        "identities": [identity],
+        "trustedRoot": "root.json",
+        "threshold": 0,
+        "attestations": ["https://cosign.sigstore.dev/attestation/v1"],
+    }}});
+    let path = dir.join("keyless.json");
+    std::fs::write(&path, serde_json::to_vec(&file).unwrap()).unwrap();
+    Policy::from_file(&path).unwrap()
+}
+
+#[tokio::test]
+async fn keyless_identities_are_matched_and_an_expired_certificate_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cosign");
+    let root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("trusted_root_pgi.json")).unwrap())
+            .unwrap();
+    let store = MemoryStore::new();
+    let subject = oci_spec_types::Descriptor::new(
+        oci_spec_types::MediaType::image_manifest(),
+        "sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4"
+            .parse()
+            .unwrap(),
+        0,
+    );
+    let bundle = std::fs::read(data.join("oci-attestation.sigstore.json")).unwrap();
+    let attestation = "https://cosign.sigstore.dev/attestation/v1";
+    attach_raw(&store, &subject, bundle.into(), attestation).await;
+
+    let cody = json!({"identity": "cody@soyland.com", "issuer": "https://github.com/login/oauth"});
+    keyless_policy(dir.path(), &root, cody.clone())
+        .check(&store, &subject, REPO)
+        .await
+        .unwrap();
+    let pattern =
+        json!({"identityRegexp": "@soyland\\.com$", "issuerRegexp": "^https://github\\.com/"});
+    keyless_policy(dir.path(), &root, pattern)
+        .check(&store, &subject, REPO)
+        .await
+        .unwrap();
+
+    let someone =
+        json!({"identity": "someone@soyland.com", "issuer": "https://github.com/login/oauth"});
+    let err = keyless_policy(dir.path(), &root, someone)
+        .check(&store, &subject, REPO)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Rejected { .. }), "{err}");
+    assert!(err.to_string().contains("identity"), "{err}");
+
+    // The same bundle when the certificate authorities' trust ended before it was signed: the
+    // certificate counts as expired, and the gate refuses it.
+    let mut expired = root.clone();
+    for ca in expired["certificateAuthorities"].as_array_mut().unwrap() {
+        ca["validFor"]["end"] = json!("2025-01-01T00:00:00Z");
+    }
+    let err = keyless_policy(dir.path(), &expired, cody)
+        .check(&store, &subject, REPO)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Rejected { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("no certificate authority was trusted at the signing time"),
+        "{err}"
     );
 }

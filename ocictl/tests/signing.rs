@@ -342,7 +342,7 @@ fn cp_with_a_policy_promotes_only_what_the_release_key_signed() {
 
     let err = fails(dir, &promote, 5);
     assert!(
-        err.contains("untrusted") && err.contains("0 of the 1 keys signed it"),
+        err.contains("untrusted") && err.contains("0 of the 1 signers signed it"),
         "{err}"
     );
     assert!(

@@ -2,11 +2,14 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use oci_distribution_client::{Client, ClientConfig};
 use oci_layout::{LayoutOptions, OciLayout};
+use oci_sign::bundles::PREDICATE_TYPE_ANNOTATION;
+use oci_sign::sigstore::BUNDLE_V03;
 use oci_spec_types::distribution::cosign_tag;
 use oci_spec_types::{Descriptor, ImageManifest, MediaType};
 use oci_target::{MemoryStore, Target, TargetExt};
@@ -96,4 +99,31 @@ pub async fn stores(name: &str) -> Vec<(&'static str, Option<tempfile::TempDir>,
         ("memory", None, Arc::new(MemoryStore::new())),
         ("registry", None, Arc::new(repo)),
     ]
+}
+
+/// Attaches `bundle` to `subject` as cosign's new bundle format does, bytes as given.
+pub async fn attach_raw(
+    store: &dyn Target,
+    subject: &Descriptor,
+    bundle: Bytes,
+    predicate_type: &str,
+) {
+    let media_type = MediaType::parse(BUNDLE_V03).unwrap();
+    let layer = store
+        .push_content(media_type.clone(), bundle)
+        .await
+        .unwrap();
+    let config = Descriptor::empty();
+    store
+        .push_bytes(&config, Bytes::from_static(Descriptor::EMPTY_BYTES))
+        .await
+        .unwrap();
+    let mut manifest = ImageManifest::new(config, vec![layer]);
+    manifest.artifact_type = Some(media_type);
+    manifest.subject = Some(subject.as_subject());
+    manifest.annotations = Some(BTreeMap::from([(
+        PREDICATE_TYPE_ANNOTATION.to_owned(),
+        predicate_type.to_owned(),
+    )]));
+    oci_test_registry::content::push_manifest(store, &manifest).await;
 }
