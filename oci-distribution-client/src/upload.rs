@@ -232,6 +232,16 @@ async fn finish(
         .body(body);
     call = call.header(CONTENT_LENGTH, len.unwrap_or(0).to_string());
     let response = repo.inner.send(call).await?;
+    if response.status() == StatusCode::NOT_FOUND {
+        // The upload is unknown: when a dropped connection made the transport send the PUT
+        // again after the first one completed the upload, the blob is stored. Its digest says
+        // so; anything else is the registry's error.
+        let error = from_response(what, response).await;
+        return match repo.exists(desc).await {
+            Ok(true) => Ok(()),
+            _ => Err(error),
+        };
+    }
     if response.status() != StatusCode::CREATED {
         return Err(from_response(what, response).await);
     }

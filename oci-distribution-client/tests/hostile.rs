@@ -1091,3 +1091,41 @@ async fn a_refresh_token_falls_back_to_get_when_post_is_not_served() {
         "{form}"
     );
 }
+
+/// A registry that stored a blob on the first PUT, whose answer was lost, and answers the PUT
+/// sent again that the upload is unknown: the push is done if the blob is there, and fails
+/// with the registry's error if it is not.
+#[tokio::test]
+async fn an_unknown_upload_after_a_resent_put_is_done_only_if_the_blob_is_there() {
+    for stored in [true, false] {
+        let put_seen = Arc::new(AtomicUsize::new(0));
+        let seen = put_seen.clone();
+        let server = Hostile::start(move |r: &Recorded| match r.method.as_str() {
+            "HEAD" if stored && seen.load(Ordering::SeqCst) > 0 => Reply::new(
+                200,
+                &[("Content-Length", "6"), ("Content-Type", "application/octet-stream")],
+                Vec::new(),
+            ),
+            "HEAD" => Reply::new(404, &[], Vec::new()),
+            "POST" => Reply::new(202, &[("Location", "/v2/a/b/blobs/uploads/1")], Vec::new()),
+            "PUT" => {
+                seen.fetch_add(1, Ordering::SeqCst);
+                let body = br#"{"errors":[{"code":"BLOB_UPLOAD_UNKNOWN","message":"blob upload unknown to registry"}]}"#;
+                Reply::new(404, &[("Content-Type", "application/json")], body.to_vec())
+            }
+            _ => Reply::new(202, &[], Vec::new()),
+        })
+        .await;
+        let repo = repo_with(&server, |c| c.with_single_post_upload(false));
+        let desc = blob_desc(b"stored");
+        let pushed = within(repo.push_bytes(&desc, Bytes::from_static(b"stored"))).await;
+        assert_eq!(put_seen.load(Ordering::SeqCst), 1, "one PUT");
+        if stored {
+            pushed.unwrap();
+        } else {
+            let err = pushed.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+            assert!(err.to_string().contains("404"), "{err}");
+        }
+    }
+}
