@@ -1,6 +1,6 @@
 //! What this crate writes, checked by independent implementations: OpenSSL reads the keys and
 //! verifies a signature taken straight from the layout's files; Python's scrypt and PyNaCl
-//! decrypt the encrypted key files.
+//! decrypt the encrypted key files; sigstore-js verifies the Sigstore bundles.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -8,7 +8,7 @@ use std::path::Path;
 use base64::Engine as _;
 use bytes::Bytes;
 use oci_layout::{LayoutOptions, OciLayout};
-use oci_sign::{SigningKey, tagged};
+use oci_sign::{SigningKey, bundles, tagged};
 use oci_spec_types::MediaType;
 use oci_target::TargetExt;
 use oci_test_registry::tools::{tool, tool_ok};
@@ -185,4 +185,100 @@ fn python_scrypt_and_pynacl_decrypt_the_key_files_written_here() {
         "Python 3",
     );
     assert!(!wrong.status.success());
+}
+
+/// Where `scripts/setup` installs sigstore-js (`npm ci` of `tests/interop/sigstore-js`).
+fn sigstore_js_modules() -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("OCI_SIGSTORE_JS") {
+        return dir.into();
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(&std::env::var_os("HOME").unwrap()).join(".cache"));
+    cache.join("oci-sign/sigstore-js/node_modules")
+}
+
+/// Runs sigstore-js's verifier over `bundle` with `key`.
+fn sigstore_js(bundle: &Path, key: &Path) -> std::process::Output {
+    let modules = sigstore_js_modules();
+    assert!(
+        modules.join("@sigstore/verify").is_dir(),
+        "sigstore-js is not installed in {}: run scripts/setup (npm ci of \
+         oci-sign/tests/interop/sigstore-js there)",
+        modules.display()
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/sigstore-js/verify.cjs");
+    let mut command = std::process::Command::new("node");
+    command
+        .env("NODE_PATH", &modules)
+        .arg(script)
+        .arg(bundle)
+        .arg(key);
+    match command.output() {
+        Ok(out) => out,
+        Err(e) => panic!("cannot run node (Debian: apt-get install nodejs): {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigstore_js_verifies_the_bundles_signed_here_and_refuses_another_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("layout");
+    let layout = OciLayout::create(&root, LayoutOptions::default())
+        .await
+        .unwrap();
+    let subject = layout
+        .push_content(MediaType::octet_stream(), Bytes::from_static(b"signed"))
+        .await
+        .unwrap();
+    let key = SigningKey::generate();
+    let predicate = serde_json::json!({"buildDefinition": {"buildType": "make"}});
+    let slsa = "https://slsa.dev/provenance/v1";
+    let signature = bundles::sign(&layout, "registry.example/app", &subject, &key);
+    let attestation = bundles::attest(
+        &layout,
+        "registry.example/app",
+        &subject,
+        &key,
+        slsa,
+        predicate,
+    );
+    let public = dir.path().join("key.pub");
+    std::fs::write(&public, key.public_key().to_pem().unwrap()).unwrap();
+    let other = dir.path().join("other.pub");
+    let stranger = SigningKey::generate().public_key();
+    std::fs::write(&other, stranger.to_pem().unwrap()).unwrap();
+
+    for (referrer, predicate_type) in [
+        (signature.await.unwrap(), bundles::SIGNATURE_PREDICATE_TYPE),
+        (attestation.await.unwrap(), slsa),
+    ] {
+        // The bundle, read from the layout's files as any tool would.
+        let manifest = read_json(&root.join("blobs/sha256").join(referrer.digest.encoded()));
+        let layer = manifest["layers"][0]["digest"].as_str().unwrap();
+        let bundle = dir.path().join("bundle.json");
+        std::fs::write(&bundle, blob(&root, layer)).unwrap();
+
+        let out = sigstore_js(&bundle, &public);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(report["statement"]["predicateType"], predicate_type);
+        assert_eq!(
+            report["statement"]["subject"][0]["digest"]["sha256"],
+            subject.digest.encoded()
+        );
+
+        let refused = sigstore_js(&bundle, &other);
+        assert!(!refused.status.success(), "another key must not verify");
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("not verified"),
+            "{}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+    }
 }
