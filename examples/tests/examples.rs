@@ -19,6 +19,8 @@ mod pull_by_digest;
 mod quickstart;
 #[path = "../sbom_attach.rs"]
 mod sbom_attach;
+#[path = "../sign_and_promote.rs"]
+mod sign_and_promote;
 
 use std::sync::Arc;
 
@@ -116,6 +118,32 @@ async fn copy_with_signatures_runs() {
         copy_with_signatures::run(&*src, &*dst).await.unwrap().len(),
         2
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_and_promote_runs_on_a_layout_and_on_the_registry() {
+    let r = Registry::anonymous();
+    let on_registry = format!("{}/examples/staging", r.host());
+    let (_dir, staging_layout) = layout().await;
+    for (staging, name) in [
+        (staging_layout, "staging-layout"),
+        (registry("staging"), on_registry.as_str()),
+    ] {
+        let (_prod_dir, prod) = layout().await;
+        let promoted = sign_and_promote::run(staging, name, &*prod).await.unwrap();
+        assert_eq!(
+            promoted.referrers, 1,
+            "{name}: the SBOM travels with the image"
+        );
+        assert_eq!(
+            prod.resolve("v1").await.unwrap().digest,
+            promoted.image.digest
+        );
+        assert!(
+            prod.resolve("v2").await.is_err(),
+            "{name}: the unsigned image stays out"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
