@@ -18,9 +18,12 @@ use oci_target::{ErrorKind, ExtendedCopyOptions, ReadOnlyTarget, Target, TargetE
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-/// What was promoted: the image, and how many referrers (the SBOM) arrived with it.
+/// What was promoted.
+#[derive(Debug)]
 pub struct Promoted {
+    /// The image, as production has it.
     pub image: Descriptor,
+    /// How many referrers (the SBOM) arrived with it.
     pub referrers: usize,
 }
 
