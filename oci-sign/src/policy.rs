@@ -30,8 +30,8 @@
 //!     A key's signature counts in either scheme: cosign's `.sig` tag, or a Sigstore bundle
 //!     referrer.
 //!   - `identities`: keyless signers, each `{"identity": …, "issuer": …}` (or
-//!     `identityRegexp`, `issuerRegexp`): a bundle referrer whose Fulcio certificate binds them,
-//!     verified against `trustedRoot`.
+//!     `identityRegexp`, `issuerRegexp`): a signature (`.sig` tag or bundle referrer) whose
+//!     Fulcio certificate binds them, verified against `trustedRoot`.
 //!   - `trustedRoot`: the Sigstore `trusted_root.json` (relative to the policy file) that
 //!     bundles are verified against; required with `identities`.
 //!   - `ignoreTlog`: accept key-signed bundles without transparency-log entries (default
@@ -259,15 +259,20 @@ impl Policy {
         let mut reasons = Vec::new();
         for signer in signed_by.signers() {
             let mut why = Vec::new();
-            if let Signer::Key(key) = &signer {
-                match tagged::verify(target, subject, key, &options).await {
-                    Ok(_) => {
-                        signers += 1;
-                        continue;
-                    }
-                    Err(Error::Store(e)) => return Err(Error::Store(e)),
-                    Err(e) => why.push(e.to_string()),
+            let tag_scheme = match &signer {
+                Signer::Key(key) => tagged::verify(target, subject, key, &options).await,
+                identity => {
+                    let root = &signed_by.trusted_root;
+                    tagged::verify_keyless(target, subject, identity, root, &options).await
                 }
+            };
+            match tag_scheme {
+                Ok(_) => {
+                    signers += 1;
+                    continue;
+                }
+                Err(Error::Store(e)) => return Err(Error::Store(e)),
+                Err(e) => why.push(e.to_string()),
             }
             match signed_by
                 .bundles(target, subject, SIGNATURE_PREDICATE_TYPE, &signer)

@@ -12,6 +12,7 @@ use oci_target::{ReadOnlyTarget, ReadOnlyTargetExt, Target, TargetExt};
 use crate::attachments::{append, check_each};
 use crate::keys::{PublicKey, SigningKey};
 use crate::payload::SimpleSigning;
+use crate::sigstore::{self, Bundle, Signer, TrustedRoot};
 use crate::{Error, Result};
 
 /// The layer annotation holding a signature, base64.
@@ -66,7 +67,8 @@ pub struct VerifiedSignature {
     pub layer: Descriptor,
     /// What was signed.
     pub payload: SimpleSigning,
-    /// The fingerprint of the key it verified with.
+    /// Who signed: the fingerprint of the key it verified with, or the identity of a keyless
+    /// signature's certificate.
     pub key: String,
 }
 
@@ -108,26 +110,108 @@ pub async fn verify(
     key: &PublicKey,
     options: &VerifyOptions,
 ) -> Result<Vec<VerifiedSignature>> {
+    check_all(target, subject, By::Key(key), options).await
+}
+
+/// Verifies the tag-scheme signatures of `subject` made keyless, as `cosign sign` without a
+/// key leaves them: each layer's certificate (`dev.sigstore.cosign/certificate`) must chain
+/// to a certificate authority of `root` and bind `signer`'s identity and issuer, and its
+/// transparency-log bundle (`dev.sigstore.cosign/bundle`: the entry's body and signed entry
+/// timestamp) must verify with a log of `root` and record this signature; the payload is then
+/// checked as [`verify`] checks it. The chain annotation is not trusted: `root` gives the
+/// issuers.
+///
+/// # Errors
+///
+/// As [`verify`]; each refusal says which check failed.
+pub async fn verify_keyless(
+    target: &dyn ReadOnlyTarget,
+    subject: &Descriptor,
+    signer: &Signer,
+    root: &TrustedRoot,
+    options: &VerifyOptions,
+) -> Result<Vec<VerifiedSignature>> {
+    check_all(target, subject, By::Certificate(signer, root), options).await
+}
+
+/// Who a tag-scheme signature must be by.
+#[derive(Clone, Copy)]
+enum By<'a> {
+    Key(&'a PublicKey),
+    Certificate(&'a Signer, &'a TrustedRoot),
+}
+
+async fn check_all(
+    target: &dyn ReadOnlyTarget,
+    subject: &Descriptor,
+    by: By<'_>,
+    options: &VerifyOptions,
+) -> Result<Vec<VerifiedSignature>> {
     let kind = media_types::COSIGN_SIMPLE_SIGNING;
-    let checked = check_each(target, subject, "sig", kind, |layer| async move {
-        let payload = check_layer(&layer, (target, subject), key, options).await?;
+    check_each(target, subject, "sig", kind, |layer| async move {
+        let (payload, key) = check_layer(&layer, (target, subject), by, options).await?;
         Ok(VerifiedSignature {
             layer,
             payload,
-            key: key.fingerprint(),
+            key,
         })
     })
-    .await?;
-    Ok(checked)
+    .await
 }
 
-/// Checks one signature `layer` of `subject`, read from `target`.
+/// The signature of a keyless layer as the Sigstore bundle it amounts to: the certificate, and
+/// the log entry its bundle annotation carries.
+fn keyless_bundle(layer: &Descriptor, signature: &str) -> Result<Bundle> {
+    let malformed = |why: String| Error::malformed("keyless signature layer", why);
+    let pem = layer
+        .annotation(CERTIFICATE_ANNOTATION)
+        .ok_or_else(|| malformed("it has no certificate annotation".into()))?;
+    let (label, der) = pem_rfc7468::decode_vec(pem.trim().as_bytes())
+        .map_err(|e| malformed(format!("the certificate: {e}")))?;
+    if label != "CERTIFICATE" {
+        return Err(malformed(format!("a {label} where a certificate belongs")));
+    }
+    let rekor = layer
+        .annotation(BUNDLE_ANNOTATION)
+        .ok_or_else(|| malformed("it has no transparency-log bundle annotation".into()))?;
+    let rekor: serde_json::Value =
+        serde_json::from_str(rekor).map_err(|e| malformed(format!("the bundle: {e}")))?;
+    let payload = &rekor["Payload"];
+    let body = payload["body"].as_str().unwrap_or_default();
+    let decoded = BASE64
+        .decode(body)
+        .map_err(|e| malformed(format!("the entry body: {e}")))?;
+    let entry: serde_json::Value =
+        serde_json::from_slice(&decoded).map_err(|e| malformed(format!("the entry body: {e}")))?;
+    let log_id = hex::decode(payload["logID"].as_str().unwrap_or_default())
+        .map_err(|e| malformed(format!("the log ID: {e}")))?;
+    let bundle = serde_json::json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.1",
+        "verificationMaterial": {
+            "x509CertificateChain": {"certificates": [{"rawBytes": BASE64.encode(der)}]},
+            "tlogEntries": [{
+                "logIndex": payload["logIndex"],
+                "logId": {"keyId": BASE64.encode(log_id)},
+                "kindVersion": {"kind": entry["kind"], "version": entry["apiVersion"]},
+                "integratedTime": payload["integratedTime"],
+                "inclusionPromise": {"signedEntryTimestamp": rekor["SignedEntryTimestamp"]},
+                "canonicalizedBody": body,
+            }],
+        },
+        "messageSignature": {"signature": signature.trim()},
+    });
+    Bundle::from_slice(&serde_json::to_vec(&bundle).expect("JSON values serialise"))
+        .map_err(|e| malformed(e.to_string()))
+}
+
+/// Checks one signature `layer` of `subject`, read from `target`; returns the payload and who
+/// signed it (a key's fingerprint, a certificate's identity).
 async fn check_layer(
     layer: &Descriptor,
     (target, subject): (&dyn ReadOnlyTarget, &Descriptor),
-    key: &PublicKey,
+    by: By<'_>,
     options: &VerifyOptions,
-) -> Result<SimpleSigning> {
+) -> Result<(SimpleSigning, String)> {
     let encoded = layer
         .annotation(SIGNATURE_ANNOTATION)
         .ok_or_else(|| Error::malformed("signature layer", "it has no signature annotation"))?;
@@ -135,7 +219,17 @@ async fn check_layer(
         .decode(encoded.trim())
         .map_err(|e| Error::malformed("signature", format!("not base64: {e}")))?;
     let payload = target.fetch_bytes(layer, MAX_PAYLOAD_BYTES).await?;
-    key.verify(&payload, &signature)?;
+    let signer = match by {
+        By::Key(key) => {
+            key.verify(&payload, &signature)?;
+            key.fingerprint()
+        }
+        By::Certificate(signer, root) => {
+            let bundle = keyless_bundle(layer, encoded)?;
+            let artifact = sigstore::Artifact::Bytes(&payload);
+            sigstore::verify(&bundle, artifact, signer, root)?.signer
+        }
+    };
     let payload = SimpleSigning::from_slice(&payload)?;
     let signed = &payload.critical.image.docker_manifest_digest;
     if *signed != subject.digest.to_string() {
@@ -162,7 +256,7 @@ async fn check_layer(
             ));
         }
     }
-    Ok(payload)
+    Ok((payload, signer))
 }
 
 /// A media type of this crate's constants.

@@ -212,3 +212,147 @@ async fn signatures_travel_with_a_copy_from_a_layout_to_a_registry_and_back() {
             .is_ok()
     );
 }
+
+/// A keyless signature cosign made in the tag scheme (a GitHub Actions workflow's Fulcio
+/// certificate, logged in Rekor), read from the files it was published as: verified offline
+/// against the public-good trusted root by identity and issuer, and refused for another
+/// identity, another subject, or another certificate.
+#[tokio::test]
+async fn a_keyless_tag_scheme_signature_cosign_made_verifies_offline() {
+    use oci_sign::sigstore::{Matcher, Signer, TrustedRoot};
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(data.join("cosign/keyless-tag/signature-manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let payload = std::fs::read(data.join("cosign/keyless-tag/payload.json")).unwrap();
+    let root = TrustedRoot::from_slice(
+        &std::fs::read(data.join("sigstore-conformance/production_trusted_root.json")).unwrap(),
+    )
+    .unwrap();
+    let annotations = manifest["layers"][0]["annotations"].as_object().unwrap();
+    let pairs: Vec<(&str, &str)> = annotations
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
+        .collect();
+
+    let store = MemoryStore::new();
+    let sig_layer = layer(&store, SIMPLE_SIGNING, payload.clone(), &pairs).await;
+    assert_eq!(
+        sig_layer.digest.to_string(),
+        manifest["layers"][0]["digest"]
+    );
+    let subject = oci_spec_types::Descriptor::new(
+        oci_spec_types::MediaType::image_manifest(),
+        "sha256:c05263d2ff654c3a94243662440913f045075d59c436e2c69e9145ec2b87a321"
+            .parse()
+            .unwrap(),
+        0,
+    );
+    replace_attachment(&store, &subject, "sig", vec![sig_layer.clone()]).await;
+
+    let workflow = "https://github.com/salrashid123/go-bazel-github-workflow/.github/workflows/release.yaml@refs/tags/v0.0.30";
+    let actions = "https://token.actions.githubusercontent.com";
+    let signer = |identity: Matcher| Signer::Identity {
+        identity,
+        issuer: Matcher::Exact(actions.into()),
+    };
+    let expect = VerifyOptions::for_reference("index.docker.io/salrashid123/server_image");
+    let verified = tagged::verify_keyless(
+        &store,
+        &subject,
+        &signer(Matcher::Exact(workflow.into())),
+        &root,
+        &expect,
+    )
+    .await
+    .unwrap();
+    assert_eq!(verified[0].key, workflow);
+    let pattern = regex::Regex::new("^https://github.com/salrashid123/").unwrap();
+    let by_pattern = signer(Matcher::Regex(pattern));
+    assert!(
+        tagged::verify_keyless(&store, &subject, &by_pattern, &root, &expect)
+            .await
+            .is_ok()
+    );
+
+    let refused = |result: Result<Vec<oci_sign::VerifiedSignature>, Error>, why: &str| match result
+    {
+        Err(Error::NoValidSignature { reasons, .. }) => {
+            assert!(
+                reasons.iter().any(|r| r.contains(why)),
+                "{why}: {reasons:?}"
+            )
+        }
+        other => panic!("{why}: {other:?}"),
+    };
+    let someone = signer(Matcher::Exact("https://github.com/someone/else".into()));
+    refused(
+        tagged::verify_keyless(&store, &subject, &someone, &root, &expect).await,
+        "identity",
+    );
+    let elsewhere = VerifyOptions::for_reference("index.docker.io/someone/else");
+    refused(
+        tagged::verify_keyless(
+            &store,
+            &subject,
+            &signer(Matcher::Exact(workflow.into())),
+            &root,
+            &elsewhere,
+        )
+        .await,
+        "not \"index.docker.io/someone/else\"",
+    );
+
+    // The signature moved to other content: the payload names the first digest.
+    let other = image(&store, "other", b"other").await;
+    replace_attachment(&store, &other, "sig", vec![sig_layer.clone()]).await;
+    refused(
+        tagged::verify_keyless(
+            &store,
+            &other,
+            &signer(Matcher::Exact(workflow.into())),
+            &root,
+            &expect,
+        )
+        .await,
+        "the signature is for sha256:c05263d2",
+    );
+
+    // Another certificate in the annotation: the log recorded the signer's.
+    let bundle: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            data.join("sigstore-conformance/bundle-verify/happy-path-v0.3/bundle.sigstore.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    use base64::Engine as _;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(
+            bundle["verificationMaterial"]["certificate"]["rawBytes"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+    let pem = pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, &der).unwrap();
+    let mut swapped = pairs.clone();
+    for pair in &mut swapped {
+        if pair.0 == "dev.sigstore.cosign/certificate" {
+            pair.1 = &pem;
+        }
+    }
+    let swapped_layer = layer(&store, SIMPLE_SIGNING, payload, &swapped).await;
+    replace_attachment(&store, &subject, "sig", vec![swapped_layer]).await;
+    refused(
+        tagged::verify_keyless(
+            &store,
+            &subject,
+            &signer(Matcher::Regex(regex::Regex::new(".").unwrap())),
+            &root,
+            &expect,
+        )
+        .await,
+        "the logged signer is not the bundle's",
+    );
+}

@@ -258,6 +258,32 @@ pub(crate) async fn sign(common: &Common, args: SignArgs) -> Result<()> {
 
 pub(crate) async fn verify(common: &Common, args: VerifyArgs) -> Result<()> {
     let (opened, subject) = subject_of(common, &args.target, args.oci_layout).await?;
+    if args.trust.keyless() && !args.new_bundle_format {
+        // cosign's tag scheme first, as cosign 2 signs; bundle referrers when it has none.
+        let options = verify_options(&args, &opened)?;
+        let found = oci_sign::tagged::verify_keyless(
+            &*opened.target,
+            &subject,
+            &args.trust.signer()?,
+            &args.trust.root()?,
+            &options,
+        )
+        .await;
+        match found {
+            Err(oci_sign::Error::NoSignatures { .. }) => {}
+            found => {
+                let verified = found.map_err(from_sign)?;
+                let mut checks = args.trust.checks();
+                checks.push("The signed digest is the artifact's digest".to_owned());
+                if let Some(name) = &options.reference {
+                    checks.push(format!("The signed identity is {name}"));
+                }
+                let payloads: Vec<_> = verified.iter().map(|v| json!(v.payload)).collect();
+                report(common, &opened, &subject, "signatures", &checks, &payloads);
+                return Ok(());
+            }
+        }
+    }
     if args.new_bundle_format || args.trust.keyless() {
         let predicate_type = oci_sign::bundles::SIGNATURE_PREDICATE_TYPE;
         return verify_bundles(
@@ -271,14 +297,7 @@ pub(crate) async fn verify(common: &Common, args: VerifyArgs) -> Result<()> {
         .await;
     }
     let key = tag_scheme_key(&args.trust)?;
-    let mut options = if args.any_identity {
-        VerifyOptions::any_reference()
-    } else {
-        VerifyOptions::for_reference(args.signed_identity.unwrap_or_else(|| identity_of(&opened)))
-    };
-    for (k, v) in parse_annotations(&args.annotations)? {
-        options = options.with_annotation(k, v);
-    }
+    let options = verify_options(&args, &opened)?;
     let verified = tagged::verify(&*opened.target, &subject, &key, &options)
         .await
         .map_err(from_sign)?;
@@ -292,6 +311,20 @@ pub(crate) async fn verify(common: &Common, args: VerifyArgs) -> Result<()> {
     let payloads: Vec<_> = verified.iter().map(|v| json!(v.payload)).collect();
     report(common, &opened, &subject, "signatures", &checks, &payloads);
     Ok(())
+}
+
+/// What a tag-scheme payload must name and carry.
+fn verify_options(args: &VerifyArgs, opened: &Opened) -> Result<VerifyOptions> {
+    let mut options = if args.any_identity {
+        VerifyOptions::any_reference()
+    } else {
+        let name = args.signed_identity.clone();
+        VerifyOptions::for_reference(name.unwrap_or_else(|| identity_of(opened)))
+    };
+    for (k, v) in parse_annotations(&args.annotations)? {
+        options = options.with_annotation(k, v);
+    }
+    Ok(options)
 }
 
 pub(crate) async fn attest(common: &Common, args: AttestArgs) -> Result<()> {

@@ -255,3 +255,30 @@ fn verify_blob_checks_keyless_and_key_bundles_offline() {
         "{err}"
     );
 }
+
+/// Keyless flags on the command line look at cosign's `.sig` tag first: a key's signature there
+/// has no certificate and is refused for that; with no signature in either scheme, nothing is
+/// found.
+#[test]
+fn keyless_verification_reads_the_tag_scheme_then_bundles() {
+    let src = sample_files();
+    let dir = src.path();
+    let v1 = key_image_and_predicate(dir);
+    let root = conformance("production_trusted_root.json");
+    let keyless = [
+        "verify",
+        "--certificate-identity",
+        "me@example.com",
+        "--certificate-oidc-issuer",
+        "https://github.com/login/oauth",
+        "--trusted-root",
+        path(&root),
+        "--oci-layout",
+        &v1,
+    ];
+    let none = fails(dir, &keyless, 3);
+    assert!(none.contains("referrers of artifact type"), "{none}");
+    ok(dir, &["sign", "--key", "cosign.key", "--oci-layout", &v1]);
+    let keyed = fails(dir, &keyless, 5);
+    assert!(keyed.contains("no certificate annotation"), "{keyed}");
+}
