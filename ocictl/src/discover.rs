@@ -42,13 +42,25 @@ impl Node {
             (None, Some(m::COSIGN_SIGNATURE)) => "signature (cosign)",
             (None, Some(m::NOTARY_SIGNATURE)) => "signature (notation)",
             (None, Some(t)) if t.starts_with("application/vnd.dev.sigstore.bundle") => {
-                "signature or attestation (sigstore bundle)"
+                match self.predicate_type() {
+                    Some(oci_sign::bundles::SIGNATURE_PREDICATE_TYPE) => {
+                        "signature (sigstore bundle)"
+                    }
+                    Some(_) => "attestation (sigstore bundle)",
+                    None => "signature or attestation (sigstore bundle)",
+                }
             }
             (None, Some(m::IN_TOTO | m::DSSE_ENVELOPE)) => "attestation",
             (None, Some(m::SPDX_JSON | m::SPDX_TEXT | m::CYCLONEDX_JSON | m::CYCLONEDX_XML))
             | (None, Some(m::COSIGN_SBOM)) => "sbom",
             _ => "other",
         }
+    }
+
+    /// The predicate type a bundle referrer's annotation names.
+    fn predicate_type(&self) -> Option<&str> {
+        self.desc
+            .annotation(oci_sign::bundles::PREDICATE_TYPE_ANNOTATION)
     }
 
     /// The artifact type, or what stands for it.
@@ -152,7 +164,12 @@ fn print_tree(nodes: &[Node], prefix: &str) {
         match &node.tag {
             Some(tag) => out!("{prefix}{branch}{kind}: {tag}"),
             None if kind == "other" => out!("{prefix}{branch}{}", node.artifact_type()),
-            None => out!("{prefix}{branch}{} [{kind}]", node.artifact_type()),
+            None => match node.predicate_type() {
+                Some(t) if kind.starts_with("attestation") => {
+                    out!("{prefix}{branch}{} [{kind}: {t}]", node.artifact_type())
+                }
+                _ => out!("{prefix}{branch}{} [{kind}]", node.artifact_type()),
+            },
         }
         let inner = format!("{prefix}{carry}");
         out!("{inner}└── {}", node.desc.digest);

@@ -108,6 +108,14 @@ fn bundle_signatures_and_attestations_on_a_layout_travel_to_a_registry() {
     assert!(other.contains("no bundle of predicate type"), "{other}");
     let discovered = ok(dir, &["discover", "--oci-layout", &v1]);
     assert_eq!(discovered.matches(BUNDLE_TYPE).count(), 2, "{discovered}");
+    assert!(
+        discovered.contains("[signature (sigstore bundle)]"),
+        "{discovered}"
+    );
+    assert!(
+        discovered.contains("[attestation (sigstore bundle): https://slsa.dev/provenance/v1]"),
+        "{discovered}"
+    );
 
     // Copied with its referrers to a registry, where they verify again.
     let registry = Registry::anonymous();
