@@ -282,3 +282,57 @@ async fn sigstore_js_verifies_the_bundles_signed_here_and_refuses_another_key() 
         );
     }
 }
+
+/// The DSSE envelopes of cosign's tag scheme (`.att` layers) are DSSE as anyone reads it:
+/// sigstore-js verifies one taken from the layout's files, wrapped in a key bundle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigstore_js_verifies_an_att_envelope_read_from_the_layout_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("layout");
+    let layout = OciLayout::create(&root, LayoutOptions::default())
+        .await
+        .unwrap();
+    let subject = layout
+        .push_content(MediaType::octet_stream(), Bytes::from_static(b"attested"))
+        .await
+        .unwrap();
+    let key = SigningKey::generate();
+    let predicate = serde_json::json!({"buildDefinition": {"buildType": "make"}});
+    let att = oci_sign::attest::attest(
+        &layout,
+        &subject,
+        "registry.example/app",
+        "https://slsa.dev/provenance/v1",
+        predicate,
+        &key,
+    )
+    .await
+    .unwrap();
+    let manifest = read_json(&root.join("blobs/sha256").join(att.digest.encoded()));
+    let envelope: serde_json::Value = serde_json::from_slice(&blob(
+        &root,
+        manifest["layers"][0]["digest"].as_str().unwrap(),
+    ))
+    .unwrap();
+    let bundle = serde_json::json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "verificationMaterial": {"publicKey": {"hint": "release"}},
+        "dsseEnvelope": envelope,
+    });
+    let path = dir.path().join("att.bundle.json");
+    std::fs::write(&path, serde_json::to_vec(&bundle).unwrap()).unwrap();
+    let public = dir.path().join("key.pub");
+    std::fs::write(&public, key.public_key().to_pem().unwrap()).unwrap();
+    let out = sigstore_js(&path, &public);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        report["statement"]["predicateType"],
+        "https://slsa.dev/provenance/v1"
+    );
+}
