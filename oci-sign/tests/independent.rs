@@ -220,17 +220,31 @@ fn sigstore_js(bundle: &Path, key: &Path) -> std::process::Output {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigstore_js_verifies_the_bundles_signed_here_and_refuses_another_key() {
+/// A new layout in a temporary directory holding `content`: the directory, the layout's
+/// path, the layout and the content's descriptor.
+async fn layout_with(
+    content: &'static [u8],
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    OciLayout,
+    oci_spec_types::Descriptor,
+) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("layout");
     let layout = OciLayout::create(&root, LayoutOptions::default())
         .await
         .unwrap();
     let subject = layout
-        .push_content(MediaType::octet_stream(), Bytes::from_static(b"signed"))
+        .push_content(MediaType::octet_stream(), Bytes::from_static(content))
         .await
         .unwrap();
+    (dir, root, layout, subject)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigstore_js_verifies_the_bundles_signed_here_and_refuses_another_key() {
+    let (dir, root, layout, subject) = layout_with(b"signed").await;
     let key = SigningKey::generate();
     let predicate = serde_json::json!({"buildDefinition": {"buildType": "make"}});
     let slsa = "https://slsa.dev/provenance/v1";
@@ -287,15 +301,7 @@ async fn sigstore_js_verifies_the_bundles_signed_here_and_refuses_another_key() 
 /// sigstore-js verifies one taken from the layout's files, wrapped in a key bundle.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigstore_js_verifies_an_att_envelope_read_from_the_layout_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("layout");
-    let layout = OciLayout::create(&root, LayoutOptions::default())
-        .await
-        .unwrap();
-    let subject = layout
-        .push_content(MediaType::octet_stream(), Bytes::from_static(b"attested"))
-        .await
-        .unwrap();
+    let (dir, root, layout, subject) = layout_with(b"attested").await;
     let key = SigningKey::generate();
     let predicate = serde_json::json!({"buildDefinition": {"buildType": "make"}});
     let att = oci_sign::attest::attest(
