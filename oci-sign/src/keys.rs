@@ -14,9 +14,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use crypto_secretbox::XSalsa20Poly1305;
 use crypto_secretbox::aead::{Aead, KeyInit};
 use p256::elliptic_curve::Generate;
-use p256::pkcs8::{
-    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
-};
+use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -192,21 +190,9 @@ impl PublicKey {
             }
             None => return Err(Error::key("not a PEM file")),
         }
-        if let Ok(k) = p256::ecdsa::VerifyingKey::from_public_key_pem(pem) {
-            return Ok(PublicKey::EcdsaP256(k));
-        }
-        if let Ok(k) = p384::ecdsa::VerifyingKey::from_public_key_pem(pem) {
-            return Ok(PublicKey::EcdsaP384(k));
-        }
-        if let Ok(k) = ed25519_dalek::VerifyingKey::from_public_key_pem(pem) {
-            return Ok(PublicKey::Ed25519(k));
-        }
-        if let Ok(k) = rsa::PublicKey::from_public_key_pem(pem) {
-            return Ok(PublicKey::Rsa(k));
-        }
-        Err(Error::key(
-            "the public key is not ECDSA P-256 or P-384, Ed25519 or RSA",
-        ))
+        let (_, der) = pem_rfc7468::decode_vec(pem.trim().as_bytes())
+            .map_err(|e| Error::key(format!("the public key's PEM: {e}")))?;
+        Self::from_spki_der(&der)
     }
 
     /// The key as PKIX PEM.

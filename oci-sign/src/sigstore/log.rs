@@ -66,6 +66,10 @@ pub(crate) fn check_body(
         )));
     }
     let spec = &body["spec"];
+    let payload_digest = match signed {
+        Signed::Envelope(envelope) => Hash::Sha256.digest(&envelope.payload_bytes()?),
+        Signed::Message { .. } => Vec::new(),
+    };
     match (kind, version, signed) {
         ("hashedrekord", "0.0.2", signed) => {
             let spec = &spec["hashedRekordV002"];
@@ -85,20 +89,10 @@ pub(crate) fn check_body(
         }
         ("dsse", "0.0.2", Signed::Envelope(envelope)) => {
             let spec = &spec["dsseV002"];
-            expect_v2_hash(
-                &spec["payloadHash"],
-                &Hash::Sha256.digest(&envelope.payload_bytes()?),
-                "payload",
-            )?;
-            let logged = spec["signatures"].as_array().cloned().unwrap_or_default();
-            if logged.len() != envelope.signatures.len() {
-                return Err(log_err("the logged signatures are not the envelope's"));
-            }
-            for (ours, theirs) in envelope.signatures.iter().zip(&logged) {
-                let sig = b64(&ours.sig).map_err(|e| Error::malformed("DSSE signature", e))?;
-                expect_v2_signature(theirs, &sig, material)?;
-            }
-            Ok(())
+            expect_v2_hash(&spec["payloadHash"], &payload_digest, "payload")?;
+            expect_each(envelope, &spec["signatures"], |mine, theirs| {
+                expect_v2_signature(theirs, mine, material)
+            })
         }
         ("hashedrekord", _, Signed::Message { digest, signature }) => {
             expect_hash(&spec["data"]["hash"], digest, "artifact")?;
@@ -110,26 +104,19 @@ pub(crate) fn check_body(
             expect_material(&spec["signature"]["publicKey"]["content"], material)
         }
         ("dsse", _, Signed::Envelope(envelope)) => {
-            expect_hash(
-                &spec["payloadHash"],
-                &Hash::Sha256.digest(&envelope.payload_bytes()?),
-                "payload",
-            )?;
-            let logged = spec["signatures"].as_array().cloned().unwrap_or_default();
-            expect_signatures(envelope, &logged, "signature", "verifier", material, false)
+            expect_hash(&spec["payloadHash"], &payload_digest, "payload")?;
+            expect_each(envelope, &spec["signatures"], |mine, theirs| {
+                expect_logged(mine, theirs, ("signature", "verifier"), material, false)
+            })
         }
         ("intoto", _, Signed::Envelope(envelope)) => {
             let content = &spec["content"];
-            expect_hash(
-                &content["payloadHash"],
-                &Hash::Sha256.digest(&envelope.payload_bytes()?),
-                "payload",
-            )?;
-            let logged = content["envelope"]["signatures"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            expect_signatures(envelope, &logged, "sig", "publicKey", material, true)
+            expect_hash(&content["payloadHash"], &payload_digest, "payload")?;
+            expect_each(
+                envelope,
+                &content["envelope"]["signatures"],
+                |mine, theirs| expect_logged(mine, theirs, ("sig", "publicKey"), material, true),
+            )
         }
         _ => Err(log_err(format!(
             "a {kind} entry does not record this kind of signature"
@@ -219,34 +206,45 @@ fn lenient_pem(pem: &[u8], label: &str) -> Option<Vec<u8>> {
     b64(&body).ok()
 }
 
-/// Every envelope signature is logged with the signer, and nothing else is.
-fn expect_signatures(
+/// Every envelope signature is logged, and nothing else is: `check` compares each signature
+/// (decoded) with its logged counterpart.
+fn expect_each(
     envelope: &Envelope,
-    logged: &[Value],
-    sig_field: &str,
-    signer_field: &str,
-    material: &Material<'_>,
-    double_encoded: bool,
+    logged: &Value,
+    check: impl Fn(&[u8], &Value) -> Result<()>,
 ) -> Result<()> {
+    let logged = logged.as_array().map(Vec::as_slice).unwrap_or_default();
     if logged.len() != envelope.signatures.len() {
         return Err(log_err("the logged signatures are not the envelope's"));
     }
     for (ours, theirs) in envelope.signatures.iter().zip(logged) {
-        let mismatch = || log_err("the logged signature is not the envelope's");
-        let mut sig = b64(text(&theirs[sig_field])?).map_err(|_| mismatch())?;
-        if double_encoded {
-            sig = std::str::from_utf8(&sig)
-                .ok()
-                .and_then(|text| b64(text).ok())
-                .ok_or_else(mismatch)?;
-        }
         let mine = b64(&ours.sig).map_err(|e| Error::malformed("DSSE signature", e))?;
-        if sig != mine {
-            return Err(mismatch());
-        }
-        expect_material(&theirs[signer_field], material)?;
+        check(&mine, theirs)?;
     }
     Ok(())
+}
+
+/// A Rekor v1 logged signature: the signature in `fields.0` (base64, twice over when
+/// `double_encoded`) is `mine`, and the signer in `fields.1` is `material`.
+fn expect_logged(
+    mine: &[u8],
+    theirs: &Value,
+    (sig_field, signer_field): (&str, &str),
+    material: &Material<'_>,
+    double_encoded: bool,
+) -> Result<()> {
+    let mismatch = || log_err("the logged signature is not the envelope's");
+    let mut sig = b64(text(&theirs[sig_field])?).map_err(|_| mismatch())?;
+    if double_encoded {
+        sig = std::str::from_utf8(&sig)
+            .ok()
+            .and_then(|text| b64(text).ok())
+            .ok_or_else(mismatch)?;
+    }
+    if sig != mine {
+        return Err(mismatch());
+    }
+    expect_material(&theirs[signer_field], material)
 }
 
 /// Checks the signed entry timestamp: the log's signature over the entry's canonical JSON.
