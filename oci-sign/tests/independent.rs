@@ -220,6 +220,15 @@ fn sigstore_js(bundle: &Path, key: &Path) -> std::process::Output {
     }
 }
 
+/// sigstore-js's report on `bundle`, which must verify with `key`.
+fn sigstore_js_verified(bundle: &Path, key: &Path) -> serde_json::Value {
+    let out = sigstore_js(bundle, key);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    serde_json::from_str(&stdout).unwrap()
+}
+
 /// A new layout in a temporary directory holding `content`: the directory, the layout's
 /// path, the layout and the content's descriptor.
 async fn layout_with(
@@ -273,14 +282,7 @@ async fn sigstore_js_verifies_the_bundles_signed_here_and_refuses_another_key() 
         let bundle = dir.path().join("bundle.json");
         std::fs::write(&bundle, blob(&root, layer)).unwrap();
 
-        let out = sigstore_js(&bundle, &public);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let report = sigstore_js_verified(&bundle, &public);
         assert_eq!(report["statement"]["predicateType"], predicate_type);
         assert_eq!(
             report["statement"]["subject"][0]["digest"]["sha256"],
@@ -329,14 +331,7 @@ async fn sigstore_js_verifies_an_att_envelope_read_from_the_layout_files() {
     std::fs::write(&path, serde_json::to_vec(&bundle).unwrap()).unwrap();
     let public = dir.path().join("key.pub");
     std::fs::write(&public, key.public_key().to_pem().unwrap()).unwrap();
-    let out = sigstore_js(&path, &public);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let report = sigstore_js_verified(&path, &public);
     assert_eq!(
         report["statement"]["predicateType"],
         "https://slsa.dev/provenance/v1"

@@ -257,16 +257,11 @@ async fn a_keyless_tag_scheme_signature_cosign_made_verifies_offline() {
         identity,
         issuer: Matcher::Exact(actions.into()),
     };
+    let by_workflow = signer(Matcher::Exact(workflow.into()));
     let expect = VerifyOptions::for_reference("index.docker.io/salrashid123/server_image");
-    let verified = tagged::verify_keyless(
-        &store,
-        &subject,
-        &signer(Matcher::Exact(workflow.into())),
-        &root,
-        &expect,
-    )
-    .await
-    .unwrap();
+    let verified = tagged::verify_keyless(&store, &subject, &by_workflow, &root, &expect)
+        .await
+        .unwrap();
     assert_eq!(verified[0].key, workflow);
     let pattern = regex::Regex::new("^https://github.com/salrashid123/").unwrap();
     let by_pattern = signer(Matcher::Regex(pattern));
@@ -293,14 +288,7 @@ async fn a_keyless_tag_scheme_signature_cosign_made_verifies_offline() {
     );
     let elsewhere = VerifyOptions::for_reference("index.docker.io/someone/else");
     refused(
-        tagged::verify_keyless(
-            &store,
-            &subject,
-            &signer(Matcher::Exact(workflow.into())),
-            &root,
-            &elsewhere,
-        )
-        .await,
+        tagged::verify_keyless(&store, &subject, &by_workflow, &root, &elsewhere).await,
         "not \"index.docker.io/someone/else\"",
     );
 
@@ -308,14 +296,7 @@ async fn a_keyless_tag_scheme_signature_cosign_made_verifies_offline() {
     let other = image(&store, "other", b"other").await;
     replace_attachment(&store, &other, "sig", vec![sig_layer.clone()]).await;
     refused(
-        tagged::verify_keyless(
-            &store,
-            &other,
-            &signer(Matcher::Exact(workflow.into())),
-            &root,
-            &expect,
-        )
-        .await,
+        tagged::verify_keyless(&store, &other, &by_workflow, &root, &expect).await,
         "the signature is for sha256:c05263d2",
     );
 

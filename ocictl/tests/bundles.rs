@@ -7,15 +7,14 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use oci_test_registry::Registry;
-use support::{fails, json, key_image_and_predicate, ok, sample_files};
+use support::{fails, json, key_image_and_predicate, ok};
 
 const BUNDLE_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 
 #[test]
 fn bundle_signatures_and_attestations_on_a_layout_travel_to_a_registry() {
-    let src = sample_files();
+    let (src, v1) = key_image_and_predicate();
     let dir = src.path();
-    let v1 = key_image_and_predicate(dir);
 
     let verify = ["verify", "--new-bundle-format", "--key", "cosign.pub"];
     let unsigned = fails(dir, &[&verify[..], &["--oci-layout", &v1]].concat(), 3);
@@ -269,9 +268,8 @@ fn verify_blob_checks_keyless_and_key_bundles_offline() {
 /// found.
 #[test]
 fn keyless_verification_reads_the_tag_scheme_then_bundles() {
-    let src = sample_files();
+    let (src, v1) = key_image_and_predicate();
     let dir = src.path();
-    let v1 = key_image_and_predicate(dir);
     let root = conformance("production_trusted_root.json");
     let keyless = [
         "verify",

@@ -197,9 +197,8 @@ fn keys_sign_and_verify_on_a_layout_then_the_signature_travels_to_a_registry() {
 
 #[test]
 fn attestations_are_made_and_verified_by_type() {
-    let src = sample_files();
+    let (src, v1) = key_image_and_predicate();
     let dir = src.path();
-    let v1 = key_image_and_predicate(dir);
     std::fs::write(dir.join("not-json.txt"), b"plain text").unwrap();
 
     let err = fails(

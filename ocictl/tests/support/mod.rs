@@ -127,10 +127,12 @@ pub fn sample_files() -> tempfile::TempDir {
     dir
 }
 
-/// In `dir`: a key pair (`cosign.key`, `cosign.pub`, empty password), a file pushed to the
-/// layout `store` as `v1`, and a provenance predicate in `provenance.json`. Returns the
-/// layout reference of `v1`.
-pub fn key_image_and_predicate(dir: &Path) -> String {
+/// The sample files in a new directory, with a key pair (`cosign.key`, `cosign.pub`, empty
+/// password), a file pushed to the layout `store` as `v1`, and a provenance predicate in
+/// `provenance.json`. Returns the directory and the layout reference of `v1`.
+pub fn key_image_and_predicate() -> (tempfile::TempDir, String) {
+    let src = sample_files();
+    let dir = src.path();
     ok(dir, &["generate-key-pair"]);
     let v1 = at(&dir.join("store"), "v1");
     ok(dir, &["push", "--oci-layout", &v1, "hello.txt"]);
@@ -139,5 +141,5 @@ pub fn key_image_and_predicate(dir: &Path) -> String {
         br#"{"buildDefinition":{"buildType":"make"}}"#,
     )
     .unwrap();
-    v1
+    (src, v1)
 }
