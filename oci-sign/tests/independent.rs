@@ -27,18 +27,7 @@ fn blob(layout: &Path, digest: &str) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openssl_reads_the_keys_and_verifies_a_signature_read_from_the_layout_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("layout");
-    let layout = OciLayout::create(&root, LayoutOptions::default())
-        .await
-        .unwrap();
-    let subject = layout
-        .push_content(
-            MediaType::octet_stream(),
-            Bytes::from_static(b"signed content"),
-        )
-        .await
-        .unwrap();
+    let (dir, root, layout, subject) = layout_with(b"signed content").await;
     let key = SigningKey::generate();
     tagged::sign(
         &layout,

@@ -183,6 +183,13 @@ fn tags_resolve_manifests_and_blobs() {
     fails(dir, &["resolve", "--plain-http", &r("cli/names:copy")], 3);
 }
 
+/// The manifest of `artifact_type` among the children `discover --format json` lists.
+fn child_of_type<'a>(v: &'a serde_json::Value, artifact_type: &str) -> &'a serde_json::Value {
+    let children = v["manifests"].as_array().unwrap();
+    let found = children.iter().find(|m| m["artifactType"] == artifact_type);
+    found.unwrap_or_else(|| panic!("no {artifact_type} child in {v}"))
+}
+
 fn discover_children(v: &serde_json::Value) -> Vec<String> {
     let mut types: Vec<String> = v["manifests"]
         .as_array()
@@ -256,12 +263,7 @@ fn attach_discover_and_copy_with_referrers() {
             "application/vnd.dev.cosign.artifact.sig.v1+json"
         ]
     );
-    let sbom_node = found["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["artifactType"] == "application/spdx+json")
-        .unwrap();
+    let sbom_node = child_of_type(&found, "application/spdx+json");
     assert_eq!(
         discover_children(sbom_node),
         ["application/vnd.example.sbom-sig"]
@@ -310,12 +312,7 @@ fn attach_discover_and_copy_with_referrers() {
     );
     let local = json(dir, &["discover", "--oci-layout", &layout_ref]);
     assert_eq!(discover_children(&local), discover_children(&found));
-    let nested = local["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["artifactType"] == "application/spdx+json")
-        .unwrap();
+    let nested = child_of_type(&local, "application/spdx+json");
     assert_eq!(
         discover_children(nested),
         ["application/vnd.example.sbom-sig"]
