@@ -359,7 +359,7 @@ fn verify_checkpoint(note: &str, log: &TransparencyLog, size: u64, root: &[u8]) 
         let Some(sig) = rest.rsplit(' ').next().and_then(|s| b64(s).ok()) else {
             return Err(log_err("a checkpoint signature is not base64"));
         };
-        if sig.len() < 5 || sig[..4] != log_id[..4] {
+        if sig.len() < 5 || log_id.get(..4) != Some(&sig[..4]) {
             continue;
         }
         tried = true;
