@@ -201,23 +201,29 @@ pub fn verify_with(
     };
     let material = &bundle.verification_material;
     let certs = bundle.certificates()?;
-    let leaf = match signer {
-        Signer::Key(_) => {
+    // Who signed, as the bundle's material must show it: a managed key, or a certificate.
+    let who = match signer {
+        Signer::Key(key) => {
             if material.public_key.is_none() || !certs.is_empty() {
                 return Err(SigstoreError::Signature(
                     "the bundle was not signed with a managed key".into(),
                 )
                 .into());
             }
-            None
+            Who::Key(key)
         }
-        Signer::Identity { .. } => {
+        Signer::Identity { identity, issuer } => {
             if material.public_key.is_some() || certs.is_empty() {
                 return Err(
                     SigstoreError::Chain("the bundle carries no certificate".into()).into(),
                 );
             }
-            Some(Cert::from_der(&certs[0])?)
+            let leaf = Box::new(Cert::from_der(&certs[0])?);
+            Who::Certificate {
+                leaf,
+                identity,
+                issuer,
+            }
         }
     };
     let signature_bytes = match &bundle.message_signature {
@@ -239,14 +245,13 @@ pub fn verify_with(
             ));
         }
     };
-    let material_ref = match (&leaf, signer) {
-        (Some(leaf), _) => Material::Certificate(&leaf.der),
-        (None, Signer::Key(key)) => Material::Key(key),
-        (None, Signer::Identity { .. }) => unreachable!("an identity needs a certificate"),
+    let material_ref = match &who {
+        Who::Certificate { leaf, .. } => Material::Certificate(&leaf.der),
+        Who::Key(key) => Material::Key(key),
     };
     let unlogged = bundle.verification_material.tlog_entries.is_empty()
         && !options.require_log
-        && matches!(signer, Signer::Key(_));
+        && matches!(who, Who::Key(_));
     let mut times = if unlogged {
         Vec::new()
     } else {
@@ -261,8 +266,12 @@ pub fn verify_with(
         .into());
     }
 
-    let (key, signer_name, issuer) = match (&leaf, signer) {
-        (Some(leaf), Signer::Identity { identity, issuer }) => {
+    let (key, signer_name, issuer) = match &who {
+        Who::Certificate {
+            leaf,
+            identity,
+            issuer,
+        } => {
             let carried = certs[1..]
                 .iter()
                 .map(|der| Cert::from_der(der))
@@ -284,13 +293,13 @@ pub fn verify_with(
             }
             (leaf.key()?, san, Some(oidc))
         }
-        (_, Signer::Key(key)) => (key.clone(), key.fingerprint(), None),
-        (None, Signer::Identity { .. }) => unreachable!("an identity needs a certificate"),
+        Who::Key(key) => ((*key).clone(), key.fingerprint(), None),
     };
 
-    let statement = match (&bundle.message_signature, &bundle.dsse_envelope) {
-        (Some(message), _) => {
-            if let Some(hint) = &message.message_digest {
+    let statement = match &signed {
+        Signed::Message { .. } => {
+            let hint = bundle.message_signature.as_ref();
+            if let Some(hint) = hint.and_then(|m| m.message_digest.as_ref()) {
                 let hinted =
                     b64(&hint.digest).map_err(|e| Error::malformed("message digest", e))?;
                 if hint.algorithm != "SHA2_256" || hinted != digest {
@@ -308,7 +317,7 @@ pub fn verify_with(
             }
             None
         }
-        (None, Some(envelope)) => {
+        Signed::Envelope(envelope) => {
             let payload = envelope.verify(&key)?;
             let statement = Statement::from_slice(&payload)?;
             let hex_digest = hex::encode(&digest);
@@ -324,7 +333,6 @@ pub fn verify_with(
             }
             Some(statement)
         }
-        (None, None) => unreachable!("checked above"),
     };
     Ok(Verified {
         signer: signer_name,
@@ -371,6 +379,16 @@ fn check_timestamps(
             tsa::verify(&der, &signature, root)
         })
         .collect()
+}
+
+/// The signer a bundle's material names.
+enum Who<'a> {
+    Key(&'a PublicKey),
+    Certificate {
+        leaf: Box<Cert>,
+        identity: &'a Matcher,
+        issuer: &'a Matcher,
+    },
 }
 
 /// Checks every log entry and returns the signing times they vouch for.
