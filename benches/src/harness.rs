@@ -237,8 +237,13 @@ impl Env {
 }
 
 /// The 1,000-blob graph: an index of 100 manifests, each with a config and 10 layers of 4 KiB.
-fn build_graph(env: &Env, dir: &Path) -> u64 {
-    env.runtime.block_on(async {
+pub(crate) fn build_graph(env: &Env, dir: &Path) -> u64 {
+    env.runtime.block_on(graph_layout(dir))
+}
+
+/// Writes the 1,201-node graph into a new layout at `dir`, tagged `graph`; returns its node count.
+pub(crate) async fn graph_layout(dir: &Path) -> u64 {
+    {
         let layout = oci_layout::OciLayout::create(dir, oci_layout::LayoutOptions::default())
             .await
             .unwrap();
@@ -287,7 +292,7 @@ fn build_graph(env: &Env, dir: &Path) -> u64 {
         layout.tag(&desc, "graph").await.unwrap();
         // Index, 100 manifests, 100 configs, 1,000 layers.
         1 + 100 + 100 + 1000
-    })
+    }
 }
 
 pub(crate) fn run(args: &[String]) {
@@ -313,6 +318,7 @@ pub(crate) fn run(args: &[String]) {
         .position(|a| a == "--out")
         .and_then(|i| args.get(i + 1))
         .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    std::fs::create_dir_all(&out_dir).unwrap_or_else(|e| panic!("{}: {e}", out_dir.display()));
 
     require("/usr/bin/time", &["--version"], "apt-get install time");
     require("skopeo", &["--version"], "apt-get install skopeo");

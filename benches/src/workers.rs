@@ -27,6 +27,9 @@ pub(crate) fn run(args: &[String]) {
             ("copy", [src, src_ref, dst, dst_ref, concurrency]) => {
                 copy_between(src, src_ref, dst, dst_ref, concurrency.parse().unwrap()).await
             }
+            ("graph-layout", [dir]) => {
+                crate::harness::graph_layout(Path::new(dir)).await;
+            }
             ("layout-write-read", [dir, digest, size, file]) => {
                 layout_write_read(
                     dir,

@@ -10,8 +10,8 @@ use oci_spec_types::distribution::{self, TagList, check_tag};
 use oci_spec_types::{Descriptor, MediaType};
 use oci_target::graph::is_manifest;
 use oci_target::{
-    BlobStream, Error, ErrorKind, ReadOnlyTarget, Result, Target, bytes_stream, parse_ref,
-    read_to_bytes,
+    BlobStream, Error, ErrorKind, OpenContent, ReadOnlyTarget, Result, Target, bytes_stream,
+    parse_ref, read_to_bytes,
 };
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::{Method, Response, StatusCode, Url};
@@ -550,6 +550,17 @@ impl Target for Repository {
         } else {
             crate::upload::push_blob(self, desc, content).await
         }
+    }
+
+    async fn push_absent(&self, desc: &Descriptor, open: OpenContent<'_>) -> Result<bool> {
+        if is_manifest(&desc.media_type) {
+            if self.exists(desc).await? {
+                return Ok(false);
+            }
+            self.push(desc, open.await?).await?;
+            return Ok(true);
+        }
+        crate::upload::push_absent(self, desc, open).await
     }
 
     /// One manifest PUT by tag; a blob is pushed, then tagged.

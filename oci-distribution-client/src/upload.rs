@@ -12,7 +12,9 @@ use bytes::BytesMut;
 use futures_util::{StreamExt, TryStreamExt};
 use oci_digest::{Verifier, VerifyingStream};
 use oci_spec_types::Descriptor;
-use oci_target::{BlobStream, Error, ErrorKind, ReadOnlyTarget, Result, read_to_bytes};
+use oci_target::{
+    BlobStream, Error, ErrorKind, OpenContent, ReadOnlyTarget, Result, read_to_bytes,
+};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION, RANGE};
 use reqwest::{Method, Response, StatusCode, Url};
 
@@ -36,11 +38,90 @@ pub(crate) async fn push_blob(
     content: BlobStream,
 ) -> Result<()> {
     Verifier::new(&desc.digest, desc.size)?;
-    let config = &repo.inner.config;
-    let small = desc.size <= config.buffered_upload_max;
-    if !small && repo.exists(desc).await? {
+    if desc.size > repo.inner.config.buffered_upload_max && repo.exists(desc).await? {
         return Ok(());
     }
+    upload(repo, desc, content).await
+}
+
+/// Blobs up to this size are sent without asking the registry first whether it has them, when
+/// the caller leaves that to the push ([`push_absent`]): a round trip costs about as much as
+/// sending them.
+const SEND_WITHOUT_ASKING_MAX: u64 = 256 * 1024;
+
+/// Pushes a blob unless the repository has it, in as few requests as the registry allows.
+///
+/// Small blobs are not asked about: a registry taking single-POST uploads gets one request; any
+/// other gets `POST ?mount=<digest>&from=<this repository>` (which a registry holding the blob
+/// may answer by linking it: nothing sent) and then the PUT of the content. Larger blobs are
+/// looked for first (`HEAD`), then uploaded. `true` when content was sent.
+pub(crate) async fn push_absent(
+    repo: &Repository,
+    desc: &Descriptor,
+    open: OpenContent<'_>,
+) -> Result<bool> {
+    Verifier::new(&desc.digest, desc.size)?;
+    if desc.size > SEND_WITHOUT_ASKING_MAX {
+        if repo.exists(desc).await? {
+            return Ok(false);
+        }
+        upload(repo, desc, open.await?).await?;
+        return Ok(true);
+    }
+    if single_post_wanted(repo) {
+        upload(repo, desc, open.await?).await?;
+        return Ok(true);
+    }
+    let what = format!("push blob {}/{}@{}", repo.registry, repo.name, desc.digest);
+    let mut url = repo.url("blobs/uploads/")?;
+    url.query_pairs_mut()
+        .append_pair("mount", desc.digest.as_str())
+        .append_pair("from", &repo.name);
+    let response = repo
+        .inner
+        .send(
+            repo.call(&what, repo.push_scopes(), Method::POST, url.clone())
+                .empty_body(),
+        )
+        .await?;
+    let location = match response.status() {
+        StatusCode::CREATED => return Ok(false),
+        StatusCode::ACCEPTED => location(repo, &what, &url, &response)?,
+        status => {
+            // Refused: ask, then upload the usual way, which says what is wrong if anything is.
+            tracing::debug!(what, status = status.as_u16(), "upload with mount refused");
+            if repo.exists(desc).await? {
+                return Ok(false);
+            }
+            upload(repo, desc, open.await?).await?;
+            return Ok(true);
+        }
+    };
+    let sent = async {
+        let verified = VerifyingStream::new(open.await?, &desc.digest, desc.size)?;
+        let body = read_to_bytes(Box::pin(verified), desc.size).await?;
+        let len = Some(body.len() as u64);
+        finish(
+            repo,
+            &what,
+            location.clone(),
+            desc,
+            CallBody::Bytes(body),
+            len,
+        )
+        .await
+    }
+    .await;
+    if sent.is_err() {
+        cancel(repo, &what, location).await;
+    }
+    sent.map(|()| true)
+}
+
+/// Uploads a blob without asking whether the registry has it.
+async fn upload(repo: &Repository, desc: &Descriptor, content: BlobStream) -> Result<()> {
+    let config = &repo.inner.config;
+    let small = desc.size <= config.buffered_upload_max;
     let what = format!("push blob {}/{}@{}", repo.registry, repo.name, desc.digest);
     let payload = if small {
         let verified = VerifyingStream::new(content, &desc.digest, desc.size)?;

@@ -972,6 +972,102 @@ async fn small_blobs_take_the_fewest_requests_the_registry_allows() {
     );
 }
 
+/// `push_absent` of `data` on `repo`: what it returned, and whether it opened the content.
+async fn push_absent(repo: &oci_distribution_client::Repository, data: &[u8]) -> (bool, bool) {
+    let opened = Arc::new(AtomicUsize::new(0));
+    let seen = opened.clone();
+    let bytes = Bytes::copy_from_slice(data);
+    let open: oci_target::OpenContent<'_> = Box::pin(async move {
+        seen.fetch_add(1, Ordering::SeqCst);
+        Ok(oci_target::bytes_stream(bytes))
+    });
+    let sent = within(oci_target::Target::push_absent(
+        repo,
+        &blob_desc(data),
+        open,
+    ))
+    .await
+    .unwrap();
+    (sent, opened.load(Ordering::SeqCst) == 1)
+}
+
+#[tokio::test]
+async fn a_blob_pushed_unless_present_is_asked_about_and_sent_in_the_fewest_requests() {
+    let have = vec![1u8; 100];
+    let have_digest = oci_digest::sha256(&have).encoded().to_owned();
+    // A registry that links what it has on a mount from the repository itself, and opens a
+    // session otherwise.
+    let server = Hostile::start(move |r: &Recorded| match r.method.as_str() {
+        "POST" if r.target.contains(&have_digest) => Reply::new(201, &[], Vec::new()),
+        "POST" => Reply::new(202, &[("Location", "/v2/a/b/blobs/uploads/s1")], Vec::new()),
+        "PUT" => Reply::new(201, &[], Vec::new()),
+        _ => Reply::new(404, &[], Vec::new()),
+    })
+    .await;
+    let repo = repo_with(&server, |c| c.with_single_post_upload(false));
+    assert_eq!(
+        push_absent(&repo, &have).await,
+        (false, false),
+        "had it: nothing read"
+    );
+    assert_eq!(push_absent(&repo, &[2u8; 100]).await, (true, true));
+    let seen: Vec<(String, String)> = server
+        .requests()
+        .into_iter()
+        .map(|r| (r.method, r.target))
+        .collect();
+    assert_eq!(
+        seen.len(),
+        3,
+        "one request for a blob it has, two for one it lacks: {seen:?}"
+    );
+    assert!(
+        seen[0].1.contains("mount=sha256") && seen[0].1.contains("from=a%2Fb"),
+        "{seen:?}"
+    );
+    assert_eq!(
+        (seen[2].0.as_str(), seen[2].1.contains("digest=")),
+        ("PUT", true)
+    );
+
+    // A registry refusing the mount: asked, then sent the usual way.
+    let server = Hostile::start(|r: &Recorded| match r.method.as_str() {
+        "POST" if r.target.contains("mount=") => Reply::new(405, &[], Vec::new()),
+        "POST" => Reply::new(202, &[("Location", "/v2/a/b/blobs/uploads/s1")], Vec::new()),
+        "PUT" => Reply::new(201, &[], Vec::new()),
+        _ => Reply::new(404, &[], Vec::new()),
+    })
+    .await;
+    let repo = repo_with(&server, |c| c.with_single_post_upload(false));
+    assert_eq!(push_absent(&repo, &[3u8; 100]).await, (true, true));
+    let methods: Vec<String> = server.requests().into_iter().map(|r| r.method).collect();
+    assert_eq!(methods, ["POST", "HEAD", "POST", "PUT"]);
+
+    // Single-POST uploads: one request, whether or not the registry had it.
+    let server = Hostile::start(|r: &Recorded| match r.method.as_str() {
+        "POST" => Reply::new(201, &[], Vec::new()),
+        _ => Reply::new(500, &[], Vec::new()),
+    })
+    .await;
+    let repo = repo_with(&server, |c| c.with_single_post_upload(true));
+    assert_eq!(push_absent(&repo, &[4u8; 100]).await, (true, true));
+    assert_eq!(server.requests().len(), 1);
+
+    // Larger blobs are looked for first; found, nothing is read.
+    let server = Hostile::start(|r: &Recorded| match r.method.as_str() {
+        "HEAD" => Reply::new(200, &[("Content-Length", "300000")], Vec::new()),
+        _ => Reply::new(500, &[], Vec::new()),
+    })
+    .await;
+    let repo = repo_with(&server, |c| c.with_single_post_upload(true));
+    assert_eq!(
+        push_absent(&repo, &vec![5u8; 300_000]).await,
+        (false, false)
+    );
+    let methods: Vec<String> = server.requests().into_iter().map(|r| r.method).collect();
+    assert_eq!(methods, ["HEAD"]);
+}
+
 #[tokio::test]
 async fn a_blob_larger_than_the_buffer_is_looked_for_before_it_is_sent() {
     let server = Hostile::start(|r: &Recorded| match r.method.as_str() {

@@ -28,6 +28,6 @@ pub use limits::{LIMIT_NAMES, Limits};
 pub use memory::MemoryStore;
 pub use progress::{ProgressEvent, ProgressSink, SharedProgress};
 pub use tag::{RefKind, parse_ref};
-pub use target::{BlobStream, ReadOnlyTarget, Target};
+pub use target::{BlobStream, OpenContent, ReadOnlyTarget, Target};
 
 pub use async_trait::async_trait;

@@ -20,6 +20,10 @@ use crate::{Error, Result};
 /// end, they have yielded exactly the descriptor's bytes or an error.
 pub type BlobStream = Pin<Box<dyn Stream<Item = Result<Bytes>> + Send + 'static>>;
 
+/// Content not opened yet: a future that opens it, awaited only if the content must be read.
+pub type OpenContent<'a> =
+    Pin<Box<dyn std::future::Future<Output = Result<BlobStream>> + Send + 'a>>;
+
 /// The read half of a store.
 #[async_trait]
 pub trait ReadOnlyTarget: Send + Sync + std::fmt::Debug {
@@ -94,6 +98,25 @@ pub trait Target: ReadOnlyTarget {
     /// [`ErrorKind::SizeMismatch`](crate::ErrorKind::SizeMismatch) when the content differs,
     /// and errors of the stream itself as they come.
     async fn push(&self, desc: &Descriptor, content: BlobStream) -> Result<()>;
+
+    /// Pushes `desc` unless the store has it, opening the content (awaiting `open`) only when it
+    /// must be sent. `Ok(true)` when content was sent, `Ok(false)` when the store had it and
+    /// nothing was read.
+    ///
+    /// The default asks [`exists`](ReadOnlyTarget::exists), then pushes. A store across a
+    /// network may answer both in fewer round trips; for small content it may also send without
+    /// asking, when asking would cost as much as sending (then `true` even if it had it).
+    ///
+    /// # Errors
+    ///
+    /// As [`exists`](ReadOnlyTarget::exists), [`push`](Target::push), and the error of `open`.
+    async fn push_absent(&self, desc: &Descriptor, open: OpenContent<'_>) -> Result<bool> {
+        if self.exists(desc).await? {
+            return Ok(false);
+        }
+        self.push(desc, open.await?).await?;
+        Ok(true)
+    }
 
     /// Points `reference` (a tag) at `desc`, which the store must have. Re-tagging moves the tag.
     ///

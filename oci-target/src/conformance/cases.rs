@@ -251,6 +251,52 @@ pub async fn repush_is_fine(target: &dyn Target) {
         .expect("re-push of a manifest");
 }
 
+/// `push_absent` sends what the store lacks, reads nothing when it answers that it has it, and
+/// refuses wrong content as `push` does.
+pub async fn push_absent_sends_only_what_is_missing(target: &dyn Target) {
+    let opened = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let open = |data: Bytes| -> crate::OpenContent<'static> {
+        let opened = opened.clone();
+        Box::pin(async move {
+            opened.store(true, std::sync::atomic::Ordering::SeqCst);
+            Ok(crate::bytes_stream(data))
+        })
+    };
+    let data = Bytes::from(unique_bytes("push-absent", 2048));
+    let desc = describe(OCTET, &data);
+    let sent = target
+        .push_absent(&desc, open(data.clone()))
+        .await
+        .unwrap_or_else(|e| panic!("push_absent of a missing blob failed: {e}"));
+    assert!(sent, "push_absent of a missing blob says it sent nothing");
+    must_exist(target, &desc, true, "after push_absent").await;
+    let back = target.fetch_bytes(&desc, u64::MAX).await.expect("fetch");
+    assert!(back == data, "push_absent stored other bytes");
+
+    opened.store(false, std::sync::atomic::Ordering::SeqCst);
+    let sent = target
+        .push_absent(&desc, open(data.clone()))
+        .await
+        .unwrap_or_else(|e| panic!("push_absent of a present blob failed: {e}"));
+    let read = opened.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        sent, read,
+        "push_absent of a present blob: said sent={sent} but opened the content: {read}"
+    );
+
+    let wrong = Bytes::from(unique_bytes("push-absent-wrong", 2048));
+    let claimed = describe(
+        OCTET,
+        &Bytes::from(unique_bytes("push-absent-claimed", 2048)),
+    );
+    expect_kind(
+        "push_absent of wrong content",
+        target.push_absent(&claimed, open(wrong)).await,
+        &[ErrorKind::DigestMismatch, ErrorKind::SizeMismatch],
+    );
+    must_exist(target, &claimed, false, "after a refused push_absent").await;
+}
+
 /// Tags resolve to what they point at; re-tagging moves a tag; bad tags and unknown content are
 /// refused.
 pub async fn tag_resolve_retag(target: &dyn Target) {

@@ -314,6 +314,21 @@ impl<'a> Engine<'a> {
     #[tracing::instrument(level = "debug", name = "copy.visit", skip_all, fields(digest = %desc.digest, media_type = %desc.media_type, size = desc.size))]
     async fn visit(&self, desc: &Descriptor) -> Result<Visit> {
         let manifest = is_manifest(&desc.media_type);
+        if !manifest && self.opts.mount_from.is_none() {
+            // One call: the destination asks itself whether it has the blob, and reads the
+            // source only if not (a registry does both in fewer requests than two calls).
+            let open: crate::OpenContent<'_> = Box::pin(async move {
+                self.emit(ProgressEvent::Started { desc });
+                let stream = self.src.fetch(desc).await?;
+                Ok(self.counted(desc, stream))
+            });
+            if self.dst.push_absent(desc, open).await? {
+                self.finish(desc, desc.size);
+            } else {
+                self.skip(desc);
+            }
+            return Ok(Visit::Done);
+        }
         let exists = self.dst.exists(desc).await?;
         if exists && !(manifest && self.opts.repair) {
             self.skip(desc);
