@@ -96,7 +96,7 @@ pub(crate) fn workloads(
                 }),
             ];
             w.rows = measure_tools(env.runs, &mut tools, None);
-            w.ratio("ours", "oras-go", Some(("<=", 1.0)));
+            w.ratio("ours", "oras-go", Some(("<=", 0.8)));
             w.ratio("ours", "curl", Some(("<=", 1.05)));
             let _ = std::fs::remove_file(&file);
             out.push(w);
@@ -137,7 +137,7 @@ pub(crate) fn workloads(
                 }),
             ];
             w.rows = measure_tools(env.runs, &mut tools, None);
-            w.ratio("ours", "oras-go", Some(("<=", 1.0)));
+            w.ratio("ours", "oras-go", Some(("<=", 0.9)));
             w.ratio("ours", "curl", Some(("<=", 1.05)));
             out.push(w);
         }
@@ -233,7 +233,8 @@ fn graph(
             tools.remove(1);
         }
         w.rows = measure_tools(env.runs, &mut tools, None);
-        w.ratio("ours", "oras-go", Some(("<=", 1.0)));
+        w.ratio("ours", "oras-go", Some(("<=", 0.8)));
+        w.rss_over("ours", "oras-go", 8.0);
         if !to_registry {
             w.ratio("ours, no fsync", "oras-go", None);
         }

@@ -113,6 +113,17 @@ impl Workload {
         }
     }
 
+    /// Adds `peak RSS ours - peer` in MiB (the highest of each tool's runs), at most `max`.
+    pub(crate) fn rss_over(&mut self, ours: &str, peer: &str, max: f64) {
+        if let (Some(a), Some(b)) = (self.row(ours), self.row(peer)) {
+            self.checks.push(Check {
+                name: format!("peak RSS {ours} - {peer}, MiB"),
+                value: a.peak_rss_mib() - b.peak_rss_mib(),
+                target: Some(("<=", max)),
+            });
+        }
+    }
+
     /// Throughput of a row, in MB/s (or items/s), by its median.
     pub(crate) fn rate(&self, row: &Row) -> Option<f64> {
         let m = row.median();
@@ -369,4 +380,62 @@ impl Report {
         }
         Ok(())
     }
+}
+
+/// Workloads the regression guard watches: the graph copies, pulls and pushes.
+const GUARDED: [&str; 6] = [
+    "oras-graph",
+    "oras-pull",
+    "oras-push",
+    "graph",
+    "pull",
+    "push",
+];
+
+/// How much worse a guarded ratio may get than in the committed results before the run fails.
+const REGRESSION_MARGIN: f64 = 1.10;
+
+/// Each time ratio of a guarded workload that is more than 10% worse than the same check in
+/// `committed` (the results.json this run replaces), as a line saying which and by how much.
+/// Nothing when there are no committed results to compare with.
+pub(crate) fn regressions(committed: &Path, now: &Report) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(committed) else {
+        return Vec::new();
+    };
+    let Ok(before) = serde_json::from_str::<Value>(&text) else {
+        return vec![format!("{} is not JSON", committed.display())];
+    };
+    let old_value = |id: &str, check: &str| -> Option<f64> {
+        before["workloads"]
+            .as_array()?
+            .iter()
+            .find(|w| w["id"] == id)?["checks"]
+            .as_array()?
+            .iter()
+            .find(|c| c["name"] == check)?["value"]
+            .as_f64()
+    };
+    let mut out = Vec::new();
+    for w in &now.workloads {
+        let guarded = GUARDED
+            .iter()
+            .any(|g| w.id == *g || w.id.starts_with(&format!("{g}-")));
+        if !guarded {
+            continue;
+        }
+        for c in w.checks.iter().filter(|c| c.name.starts_with("time ")) {
+            if let Some(old) = old_value(&w.id, &c.name)
+                && c.value > old * REGRESSION_MARGIN
+            {
+                out.push(format!(
+                    "{}: {} was {old:.2}, now {:.2} (+{:.0}%)",
+                    w.title,
+                    c.name,
+                    c.value,
+                    (c.value / old - 1.0) * 100.0
+                ));
+            }
+        }
+    }
+    out
 }

@@ -7,7 +7,6 @@ use futures_util::StreamExt;
 use oci_distribution_client::{Client, ClientConfig};
 use oci_spec_types::{Descriptor, Digest, MediaType};
 use oci_target::{ReadOnlyTarget, Target};
-use tokio::io::AsyncWriteExt;
 
 /// `worker <kind> ARGS...`: one measured operation, in a process of its own.
 pub(crate) fn run(args: &[String]) {
@@ -128,12 +127,11 @@ async fn ranged_pull(
 /// Fetches `desc` from `host/repo` into `file`.
 async fn fetch_to_file(client: &Client, host: &str, repo: &str, desc: &Descriptor, file: &Path) {
     let repo = client.repository(host, repo).unwrap();
-    let mut stream = repo.fetch(desc).await.unwrap();
-    let mut out = tokio::fs::File::create(file).await.unwrap();
-    while let Some(chunk) = stream.next().await {
-        out.write_all(&chunk.unwrap()).await.unwrap();
-    }
-    out.flush().await.unwrap();
+    let stream = repo.fetch(desc).await.unwrap();
+    let out = std::fs::File::create(file).unwrap();
+    oci_target::write_stream(stream, out, file, false)
+        .await
+        .unwrap();
 }
 
 fn desc(digest: &Digest, size: u64) -> Descriptor {

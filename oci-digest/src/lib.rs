@@ -30,6 +30,7 @@ macro_rules! impl_from_str {
 }
 
 mod algorithm;
+mod background;
 mod digest;
 mod digester;
 mod error;
@@ -41,6 +42,7 @@ mod verifier;
 mod async_read;
 
 pub use algorithm::Algorithm;
+pub use background::BackgroundVerifyingStream;
 pub use digest::Digest;
 pub use digester::{Digester, sha256, sha512};
 pub use error::{DigestError, VerifyError, clip};

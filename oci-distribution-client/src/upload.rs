@@ -348,10 +348,9 @@ async fn streamed(
 ) -> Result<()> {
     let failure: Arc<Mutex<Option<Error>>> = Arc::default();
     let seen = failure.clone();
-    let verified =
-        VerifyingStream::new(content, &desc.digest, desc.size)?.inspect_err(move |e: &Error| {
-            *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
-        });
+    let verified = oci_target::verified_stream(desc, content)?.inspect_err(move |e: &Error| {
+        *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
+    });
     let body = reqwest::Body::wrap_stream(verified);
     let result = finish(
         repo,
@@ -380,7 +379,7 @@ async fn chunked(
     chunk: u64,
 ) -> Result<()> {
     let chunk = chunk.max(1) as usize;
-    let mut stream = VerifyingStream::new(content, &desc.digest, desc.size)?;
+    let mut stream = oci_target::verified_stream(desc, content)?;
     let mut offset = 0u64;
     let mut buf = BytesMut::with_capacity(chunk.min(desc.size as usize));
     let mut done = false;

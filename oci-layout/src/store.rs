@@ -7,8 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures_util::StreamExt;
-use oci_digest::{Digest, Verifier, VerifyingStream};
+use oci_digest::{Digest, Verifier};
 use oci_spec_types::{Descriptor, ImageLayout, MediaType, annotations};
 use oci_target::graph;
 use oci_target::{
@@ -566,9 +565,6 @@ impl Target for OciLayout {
     }
 }
 
-/// How many verified pieces may wait for the writer.
-const DEPTH: usize = 16;
-
 /// Blobs up to this size are verified in memory and stored in one blocking step.
 const SMALL_BLOB: u64 = 256 * 1024;
 
@@ -605,48 +601,15 @@ fn commit(staging: &Path, target: &Path) -> Result<()> {
 }
 
 /// Streams `content` into `path`, verified, optionally fsynced. A blocking thread writes while
-/// this task verifies the next pieces.
+/// this task takes the next pieces; large content is hashed on a thread of its own.
 async fn write_verified(
     path: &Path,
     desc: &Descriptor,
     content: BlobStream,
     fsync: bool,
 ) -> Result<()> {
-    use std::io::Write;
-    let mut stream = VerifyingStream::new(content, &desc.digest, desc.size)?;
+    let verified = oci_target::verified_stream(desc, content)?;
     let file = std::fs::File::create(path).map_err(|e| Error::at_path("cannot create", path, e))?;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(DEPTH);
-    let p = path.to_path_buf();
-    let writer = tokio::task::spawn_blocking(move || -> Result<()> {
-        let mut file = file;
-        while let Some(piece) = rx.blocking_recv() {
-            file.write_all(&piece)
-                .map_err(|e| Error::at_path("cannot write", &p, e))?;
-        }
-        if fsync {
-            file.sync_data()
-                .map_err(|e| Error::at_path("cannot sync", &p, e))?;
-        }
-        Ok(())
-    });
-    let mut failure = None;
-    while let Some(chunk) = stream.next().await {
-        match chunk {
-            Ok(c) => {
-                if tx.send(c).await.is_err() {
-                    break; // the writer failed; its error is below
-                }
-            }
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
-        }
-    }
-    drop(tx);
-    let written = writer.await.map_err(join)?;
-    match failure {
-        Some(e) => Err(e),
-        None => written,
-    }
+    oci_target::write_stream(verified, file, path, fsync).await?;
+    Ok(())
 }

@@ -62,6 +62,67 @@ pub fn file_stream_limited(
     }))
 }
 
+/// Writes `stream` to `file` on a blocking thread while this task takes the next pieces from
+/// the stream (at most 1 MiB between the two), then syncs the data when `sync` says. Returns the
+/// bytes written. `path` is for error messages. On an error of the stream, what was written
+/// stays in `file`: the caller owns it and removes it.
+///
+/// Must be called within a tokio runtime.
+///
+/// # Errors
+///
+/// The stream's first error, else [`ErrorKind::Io`] writing or syncing.
+pub async fn write_stream(
+    mut stream: BlobStream,
+    file: std::fs::File,
+    path: &Path,
+    sync: bool,
+) -> Result<u64> {
+    use futures_util::StreamExt;
+    use std::io::Write;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(DEPTH);
+    let p = path.to_path_buf();
+    let writer = tokio::task::spawn_blocking(move || -> Result<u64> {
+        let mut file = file;
+        let mut written = 0u64;
+        while let Some(piece) = rx.blocking_recv() {
+            file.write_all(&piece)
+                .map_err(|e| Error::at_path("cannot write", &p, e))?;
+            written += piece.len() as u64;
+        }
+        if sync {
+            file.sync_data()
+                .map_err(|e| Error::at_path("cannot sync", &p, e))?;
+        }
+        Ok(written)
+    });
+    let mut failure = None;
+    while let Some(piece) = stream.next().await {
+        match piece {
+            Ok(piece) => {
+                if tx.send(piece).await.is_err() {
+                    break; // the writer failed; its error is below
+                }
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    drop(tx);
+    let written = writer.await.map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!("the writer of {} stopped: {e}", path.display()),
+        )
+    })?;
+    match failure {
+        Some(e) => Err(e),
+        None => written,
+    }
+}
+
 /// Opens `path` and streams it with [`file_stream`].
 ///
 /// # Errors

@@ -21,8 +21,12 @@ pub use copy::{
     copy_graph, extended_copy, select_platform,
 };
 pub use error::{Error, ErrorKind, RegistryErrorCode, Result};
-pub use ext::{ReadOnlyTargetExt, TargetExt, bytes_stream, read_to_bytes, verified_stream};
-pub use file::{file_stream, file_stream_limited, open_file_stream, write_file_atomically};
+pub use ext::{
+    HASH_ASIDE_MIN, ReadOnlyTargetExt, TargetExt, bytes_stream, read_to_bytes, verified_stream,
+};
+pub use file::{
+    file_stream, file_stream_limited, open_file_stream, write_file_atomically, write_stream,
+};
 pub use hook::Hook;
 pub use limits::{LIMIT_NAMES, Limits};
 pub use memory::MemoryStore;

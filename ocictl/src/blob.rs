@@ -103,12 +103,7 @@ pub(crate) async fn blob(common: &Common, command: BlobCommand) -> Result<()> {
                 .map_err(|e| {
                     Error::from(e).context(format!("cannot stage in {}", dir.display()))
                 })?;
-            let mut file = tokio::fs::File::from_std(staged.reopen()?);
-            while let Some(chunk) = stream.next().await {
-                tokio::io::AsyncWriteExt::write_all(&mut file, &chunk?).await?;
-            }
-            tokio::io::AsyncWriteExt::flush(&mut file).await?;
-            drop(file);
+            oci_target::write_stream(stream, staged.reopen()?, staged.path(), false).await?;
             staged.persist(&output).map_err(|e| Error::from(e.error))?;
             out!("Downloaded {} to {}", desc.digest, output.display());
             Ok(())

@@ -24,7 +24,6 @@ use oci_digest::{Algorithm, Digest, Digester};
 use oci_spec_types::{
     Descriptor, ImageIndex, ImageManifest, MediaType, Platform, annotations, media_types,
 };
-use tokio::io::AsyncWriteExt;
 
 use oci_target::progress::{ProgressEvent, ProgressSink, SharedProgress, report_bytes};
 use oci_target::{Error, ErrorKind, ReadOnlyTarget, ReadOnlyTargetExt, Result, Target};
@@ -528,13 +527,7 @@ async fn pull_layer(
     if let Some(sink) = &options.progress {
         stream = report_bytes(layer, stream, Arc::clone(sink));
     }
-    let mut out = tokio::fs::File::from_std(staged.reopen()?);
-    while let Some(chunk) = stream.next().await {
-        out.write_all(&chunk?).await?;
-    }
-    out.flush().await?;
-    out.sync_all().await?;
-    drop(out);
+    oci_target::write_stream(stream, staged.reopen()?, staged.path(), true).await?;
 
     let overwrite = options.overwrite;
     let limits = options.limits;
