@@ -7,6 +7,7 @@ mod maintenance;
 mod paths;
 mod refname;
 mod store;
+mod unnamed;
 
 pub use archive::OciArchive;
 pub use maintenance::{GcOptions, GcReport, Problem};

@@ -11,7 +11,8 @@ use oci_digest::{Digest, Verifier};
 use oci_spec_types::{Descriptor, ImageLayout, MediaType, annotations};
 use oci_target::graph;
 use oci_target::{
-    BlobStream, Error, ErrorKind, Limits, ReadOnlyTarget, RefKind, Result, Target, parse_ref,
+    BlobStream, Error, ErrorKind, Limits, OpenContent, ReadOnlyTarget, RefKind, Result, Target,
+    parse_ref,
 };
 
 use crate::index::{self, INDEX, ref_name};
@@ -198,14 +199,120 @@ impl OciLayout {
     /// set to now) so a GC running beside a writer that relies on it spares it.
     pub(crate) fn has_blob(&self, desc: &Descriptor) -> Result<bool> {
         let (path, meta) = self.blob(&desc.digest)?;
+        Ok(self.whole(&path, meta.as_ref(), desc))
+    }
+
+    /// [`has_blob`](Self::has_blob) from a blob's path and metadata, already looked up.
+    fn whole(&self, path: &Path, meta: Option<&std::fs::Metadata>, desc: &Descriptor) -> bool {
         let whole = meta.is_some_and(|m| m.len() == desc.size);
         if whole && !self.inner.read_only {
             let _ = std::fs::File::options()
                 .write(true)
-                .open(&path)
+                .open(path)
                 .and_then(|f| f.set_modified(std::time::SystemTime::now()));
         }
-        Ok(whole)
+        whole
+    }
+
+    /// Stores `content` at `target` (the blob's checked path): staged under `ingest/`,
+    /// verified, synced when the layout syncs, renamed into place. Returns the content when it
+    /// was small enough to be read whole, so a manifest need not be read back.
+    async fn store(
+        &self,
+        desc: &Descriptor,
+        content: BlobStream,
+        target: PathBuf,
+    ) -> Result<Option<Bytes>> {
+        // The staging directory is checked (never followed through a link) even when the blob
+        // is linked into place without it: a layout with a linked `ingest/` takes no writes.
+        let staging_dir = self.inner.root.join(paths::INGEST);
+        let have_ingest = paths::check_dir(&staging_dir)?;
+        let staging = staging_dir.join(format!(
+            "{}-{}.{}-{}.partial",
+            desc.digest.algorithm(),
+            desc.digest.encoded(),
+            std::process::id(),
+            STAGING.fetch_add(1, Ordering::Relaxed)
+        ));
+        let make_ingest = move || -> Result<()> {
+            if !have_ingest {
+                std::fs::create_dir_all(&staging_dir)
+                    .map_err(|e| Error::at_path("cannot create", &staging_dir, e))?;
+                paths::check_dir(&staging_dir)?;
+            }
+            Ok(())
+        };
+        let fsync = self.inner.options.fsync;
+        let to = target.clone();
+        let kept = if desc.size <= SMALL_BLOB {
+            // Small content is verified in memory, then written, synced and linked (or staged
+            // and moved) in one blocking step: a copy of many small blobs pays one thread hop
+            // for each.
+            let verified = oci_target::verified_stream(desc, content)?;
+            let bytes = oci_target::read_to_bytes(verified, desc.size).await?;
+            let data = bytes.clone();
+            tokio::task::spawn_blocking(move || {
+                if crate::unnamed::place(&to, &data, fsync)? {
+                    return Ok(());
+                }
+                make_ingest()?;
+                let written = write_small(&staging, &data, fsync);
+                if written.is_err() {
+                    let _ = std::fs::remove_file(&staging);
+                }
+                written?;
+                commit(&staging, &to)
+            })
+            .await
+            .map_err(join)??;
+            Some(bytes)
+        } else {
+            tokio::task::spawn_blocking(make_ingest)
+                .await
+                .map_err(join)??;
+            let written = write_verified(&staging, desc, content, fsync).await;
+            if let Err(e) = written {
+                let _ = tokio::fs::remove_file(&staging).await;
+                return Err(e);
+            }
+            tokio::task::spawn_blocking(move || commit(&staging, &to))
+                .await
+                .map_err(join)??;
+            None
+        };
+        if fsync {
+            // The rename is durable once the blob's directory is synced.
+            let dir = target.parent().expect("blob paths have a parent");
+            self.inner.dir_syncs.sync(dir).await?;
+        }
+        Ok(kept)
+    }
+
+    /// Records a pushed manifest with a subject in the index, so its subject still finds it
+    /// after reopening. `bytes` are the manifest's, when the caller has them.
+    async fn record_referrer(&self, desc: &Descriptor, bytes: Option<Bytes>) -> Result<()> {
+        if !desc.media_type.is_manifest() {
+            return Ok(());
+        }
+        let bytes = match bytes {
+            Some(b) => b,
+            None => self.read_small(desc).await?,
+        };
+        let Ok(links) = graph::links(desc, &bytes) else {
+            return Ok(());
+        };
+        if links.subject.is_none() {
+            return Ok(());
+        }
+        let entry = Descriptor::new(desc.media_type.clone(), desc.digest.clone(), desc.size);
+        self.update_index(move |index| {
+            if index.manifests.iter().any(|m| m.digest == entry.digest) {
+                return Ok((false, ()));
+            }
+            index.manifests.push(entry);
+            Ok((true, ()))
+        })
+        .await
     }
 
     async fn index(&self) -> Result<oci_spec_types::ImageIndex> {
@@ -422,75 +529,27 @@ impl Target for OciLayout {
     async fn push(&self, desc: &Descriptor, content: BlobStream) -> Result<()> {
         self.writable()?;
         Verifier::new(&desc.digest, desc.size)?;
-        let (target, _) = self.blob(&desc.digest)?;
-        if !self.has_blob(desc)? {
-            let staging_dir = self.inner.root.join(paths::INGEST);
-            paths::check_dir(&staging_dir)?;
-            let staging = staging_dir.join(format!(
-                "{}-{}.{}-{}.partial",
-                desc.digest.algorithm(),
-                desc.digest.encoded(),
-                std::process::id(),
-                STAGING.fetch_add(1, Ordering::Relaxed)
-            ));
-            let fsync = self.inner.options.fsync;
-            if desc.size <= SMALL_BLOB {
-                // Small content is verified in memory, then written, synced and moved in one
-                // blocking step: a copy of many small blobs pays one thread hop for each.
-                let verified = oci_target::verified_stream(desc, content)?;
-                let bytes = oci_target::read_to_bytes(verified, desc.size).await?;
-                let to = target.clone();
-                tokio::task::spawn_blocking(move || {
-                    std::fs::create_dir_all(&staging_dir)
-                        .map_err(|e| Error::at_path("cannot create", &staging_dir, e))?;
-                    let written = write_small(&staging, &bytes, fsync);
-                    if written.is_err() {
-                        let _ = std::fs::remove_file(&staging);
-                    }
-                    written?;
-                    commit(&staging, &to)
-                })
-                .await
-                .map_err(join)??;
-            } else {
-                tokio::fs::create_dir_all(&staging_dir)
-                    .await
-                    .map_err(|e| Error::at_path("cannot create", &staging_dir, e))?;
-                let written = write_verified(&staging, desc, content, fsync).await;
-                if let Err(e) = written {
-                    let _ = tokio::fs::remove_file(&staging).await;
-                    return Err(e);
-                }
-                let to = target.clone();
-                tokio::task::spawn_blocking(move || commit(&staging, &to))
-                    .await
-                    .map_err(join)??;
-            }
-            if fsync {
-                // The rename is durable once the blob's directory is synced.
-                let dir = target.parent().expect("blob paths have a parent");
-                self.inner.dir_syncs.sync(dir).await?;
-            }
-        }
+        let (target, meta) = self.blob(&desc.digest)?;
+        let kept = if self.whole(&target, meta.as_ref(), desc) {
+            None
+        } else {
+            self.store(desc, content, target).await?
+        };
         // A referrer is recorded in the index so its subject still finds it after reopening.
-        if desc.media_type.is_manifest() {
-            let bytes = self.read_small(desc).await?;
-            if let Ok(links) = graph::links(desc, &bytes)
-                && links.subject.is_some()
-            {
-                let entry =
-                    Descriptor::new(desc.media_type.clone(), desc.digest.clone(), desc.size);
-                self.update_index(move |index| {
-                    if index.manifests.iter().any(|m| m.digest == entry.digest) {
-                        return Ok((false, ()));
-                    }
-                    index.manifests.push(entry);
-                    Ok((true, ()))
-                })
-                .await?;
-            }
+        self.record_referrer(desc, kept).await
+    }
+
+    /// One look at the blob's path decides; the content is opened only when missing.
+    async fn push_absent(&self, desc: &Descriptor, open: OpenContent<'_>) -> Result<bool> {
+        self.writable()?;
+        Verifier::new(&desc.digest, desc.size)?;
+        let (target, meta) = self.blob(&desc.digest)?;
+        if self.whole(&target, meta.as_ref(), desc) {
+            return Ok(false);
         }
-        Ok(())
+        let kept = self.store(desc, open.await?, target).await?;
+        self.record_referrer(desc, kept).await?;
+        Ok(true)
     }
 
     async fn tag(&self, desc: &Descriptor, reference: &str) -> Result<()> {
@@ -584,15 +643,25 @@ fn write_small(staging: &Path, bytes: &[u8], fsync: bool) -> Result<()> {
     Ok(())
 }
 
-/// Moves a verified staging file to its blob path (its directory made and checked first). A
-/// failure leaves no staging file behind.
+/// Moves a verified staging file to its blob path, making the blob's directories first if they
+/// are missing (the path was checked when they existed). A failure leaves no staging file
+/// behind.
 fn commit(staging: &Path, target: &Path) -> Result<()> {
     let moved = (|| {
-        let parent = target.parent().expect("blob paths have a parent");
-        std::fs::create_dir_all(parent).map_err(|e| Error::at_path("cannot create", parent, e))?;
-        paths::check_dir(parent)?;
-        std::fs::rename(staging, target)
-            .map_err(|e| Error::at_path("cannot move the verified blob into", target, e))
+        let into = |e| Error::at_path("cannot move the verified blob into", target, e);
+        match std::fs::rename(staging, target) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let parent = target.parent().expect("blob paths have a parent");
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| Error::at_path("cannot create", parent, e))?;
+                if let Some(blobs) = parent.parent() {
+                    paths::check_dir(blobs)?;
+                }
+                paths::check_dir(parent)?;
+                std::fs::rename(staging, target).map_err(into)
+            }
+            other => other.map_err(into),
+        }
     })();
     if moved.is_err() {
         let _ = std::fs::remove_file(staging);

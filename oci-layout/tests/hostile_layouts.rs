@@ -323,3 +323,40 @@ async fn planted_links_at_temporary_names_cannot_redirect_an_index_write() {
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
+
+#[tokio::test]
+async fn blobs_land_whole_with_nothing_left_behind_in_ingest_whichever_way_they_are_written() {
+    let dir = temp("placed");
+    for fsync in [true, false] {
+        let store = OciLayout::create(
+            dir.join(fsync.to_string()),
+            LayoutOptions::default().with_fsync(fsync),
+        )
+        .await
+        .unwrap();
+        // Small content (linked into place where the system can) and large (staged, renamed),
+        // then the small one again over a short leftover of a crash.
+        let small = Bytes::from(vec![3u8; 1000]);
+        let large = Bytes::from(vec![4u8; 600 * 1024]);
+        for data in [&small, &large] {
+            let desc = describe("application/octet-stream", data);
+            store.push_bytes(&desc, data.clone()).await.unwrap();
+            assert_eq!(
+                std::fs::read(store.blob_path(&desc.digest)).unwrap(),
+                data.as_ref()
+            );
+        }
+        let desc = describe("application/octet-stream", &small);
+        let path = store.blob_path(&desc.digest);
+        std::fs::write(&path, b"short").unwrap();
+        store.push_bytes(&desc, small.clone()).await.unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), small.as_ref());
+        let ingest = dir.join(fsync.to_string()).join("ingest");
+        let left: Vec<_> = std::fs::read_dir(&ingest)
+            .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "left in ingest/: {left:?}");
+        let problems = store.fsck().await.unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+}

@@ -16,6 +16,9 @@ use crate::{BlobStream, Error, ErrorKind, Result};
 const PIECE: usize = 64 * 1024;
 /// Pieces that may wait between the reader and the consumer (1 MiB in all).
 const DEPTH: usize = 16;
+/// Pieces that may wait for the writer of [`write_stream`]. Pieces from a socket may each hold
+/// on to the larger buffer they were cut from, so few are kept.
+const WRITE_DEPTH: usize = 4;
 
 /// Streams an open file from its current position to its end, read ahead by a blocking thread.
 /// At most 1 MiB waits at a time; dropping the stream stops the reader.
@@ -63,7 +66,7 @@ pub fn file_stream_limited(
 }
 
 /// Writes `stream` to `file` on a blocking thread while this task takes the next pieces from
-/// the stream (at most 1 MiB between the two), then syncs the data when `sync` says. Returns the
+/// the stream (at most four pieces between the two), then syncs the data when `sync` says. Returns the
 /// bytes written. `path` is for error messages. On an error of the stream, what was written
 /// stays in `file`: the caller owns it and removes it.
 ///
@@ -80,7 +83,7 @@ pub async fn write_stream(
 ) -> Result<u64> {
     use futures_util::StreamExt;
     use std::io::Write;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(DEPTH);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(WRITE_DEPTH);
     let p = path.to_path_buf();
     let writer = tokio::task::spawn_blocking(move || -> Result<u64> {
         let mut file = file;
