@@ -10,8 +10,8 @@ use oci_spec_types::distribution::{self, TagList, check_tag};
 use oci_spec_types::{Descriptor, MediaType};
 use oci_target::graph::is_manifest;
 use oci_target::{
-    BlobStream, Error, ErrorKind, OpenContent, ReadOnlyTarget, Result, Target, bytes_stream,
-    parse_ref, read_to_bytes,
+    BlobStream, Error, ErrorKind, OpenContent, ReadOnlyTarget, Result, Target, Unhashed,
+    bytes_stream, parse_ref, read_to_bytes,
 };
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::{Method, Response, StatusCode, Url};
@@ -116,20 +116,6 @@ impl Repository {
     fn what(&self, verb: &str, reference: &str) -> String {
         let sep = if reference.contains(':') { '@' } else { ':' };
         format!("{verb} {}/{}{sep}{reference}", self.registry, self.name)
-    }
-
-    /// Pushes a blob whose digest is not known beforehand, hashing it as it streams; returns its
-    /// descriptor. Memory holds one upload chunk at a time.
-    ///
-    /// # Errors
-    ///
-    /// Errors of the stream or the registry; the upload session is cancelled on failure.
-    pub async fn push_stream(
-        &self,
-        media_type: MediaType,
-        content: BlobStream,
-    ) -> Result<Descriptor> {
-        crate::upload::push_unknown(self, media_type, content).await
     }
 
     /// Fetches a manifest by tag or digest, whole, checked: against the digest asked for, the
@@ -550,6 +536,11 @@ impl Target for Repository {
         } else {
             crate::upload::push_blob(self, desc, content).await
         }
+    }
+
+    /// Hashed as it is uploaded (`POST`, `PATCH`, `PUT ?digest=`): the content is read once.
+    async fn push_stream(&self, new: &Unhashed, content: BlobStream) -> Result<Descriptor> {
+        crate::upload::push_unknown(self, new, content).await
     }
 
     async fn push_absent(&self, desc: &Descriptor, open: OpenContent<'_>) -> Result<bool> {

@@ -440,59 +440,113 @@ async fn chunked(
     finish(repo, what, url, desc, CallBody::Empty, None).await
 }
 
-/// Pushes a stream whose digest is not known up front: PATCH chunks (the configured chunk size,
-/// else 8 MiB, at least the registry's minimum) while hashing, then the closing PUT with the
-/// digest computed. Memory holds one chunk.
+/// Pushes a stream whose digest is not known up front, hashing it as it goes, then closes the
+/// upload with `PUT ?digest=` the digest computed: the content is read once. With its size
+/// known (and no chunk size configured), it goes as one PATCH of the whole range; otherwise as
+/// PATCH chunks (the configured chunk size, else 8 MiB, at least the registry's minimum),
+/// memory holding one chunk.
 pub(crate) async fn push_unknown(
     repo: &Repository,
-    media_type: oci_spec_types::MediaType,
-    mut content: BlobStream,
+    new: &oci_target::Unhashed,
+    content: BlobStream,
 ) -> Result<Descriptor> {
+    let size = new.size;
     let what = format!(
         "push a blob of unknown digest to {}/{}",
         repo.registry, repo.name
     );
-    let (mut url, min_chunk) = start(repo, &what, repo.push_scopes(), None).await?;
-    let chunk = repo
-        .inner
-        .config
-        .chunk_size
-        .unwrap_or(8 << 20)
-        .max(min_chunk.unwrap_or(0))
-        .max(1) as usize;
-    let mut digester = oci_digest::Digester::new(oci_digest::Algorithm::Sha256);
+    let (url, min_chunk) = start(repo, &what, repo.push_scopes(), None).await?;
+    let (content, hashed) = oci_target::hashing_stream(content, new.algorithm, size);
+    let sent = match (size, repo.inner.config.chunk_size) {
+        (Some(size), None) => patch_whole(repo, &what, url.clone(), size, content).await,
+        _ => {
+            let chunk = repo
+                .inner
+                .config
+                .chunk_size
+                .unwrap_or(8 << 20)
+                .max(min_chunk.unwrap_or(0))
+                .max(1) as usize;
+            patch_chunks(repo, &what, url.clone(), chunk, content).await
+        }
+    };
+    let result = async {
+        let url = sent?;
+        let (digest, len) = hashed.finish()?;
+        let desc = Descriptor::new(new.media_type.clone(), digest, len);
+        finish(repo, &what, url, &desc, CallBody::Empty, None).await?;
+        Ok(desc)
+    }
+    .await;
+    if result.is_err() {
+        cancel(repo, &what, url).await;
+    }
+    result
+}
+
+/// One PATCH carrying all `size` bytes of `content`; returns where the upload goes on.
+async fn patch_whole(
+    repo: &Repository,
+    what: &str,
+    url: Url,
+    size: u64,
+    content: BlobStream,
+) -> Result<Url> {
+    if size == 0 {
+        return Ok(url);
+    }
+    let failure: Arc<Mutex<Option<Error>>> = Arc::default();
+    let seen = failure.clone();
+    let content = content.inspect_err(move |e: &Error| {
+        *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
+    });
+    let call = repo
+        .call(what, repo.push_scopes(), Method::PATCH, url.clone())
+        .header(CONTENT_TYPE, OCTET)
+        .header(CONTENT_LENGTH, size.to_string())
+        .header(reqwest::header::CONTENT_RANGE, format!("0-{}", size - 1))
+        .body(CallBody::Once(Some(reqwest::Body::wrap_stream(content))));
+    let response = repo.inner.send(call).await;
+    // Our own stream's failure (a short or long file, a read error) says more than the request's.
+    if let Some(e) = failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        return Err(e);
+    }
+    let response = response?;
+    if response.status() != StatusCode::ACCEPTED {
+        return Err(from_response(what, response).await);
+    }
+    location(repo, what, &url, &response)
+}
+
+/// PATCH chunks of `chunk` bytes from `content`; returns where the upload goes on.
+async fn patch_chunks(
+    repo: &Repository,
+    what: &str,
+    mut url: Url,
+    chunk: usize,
+    mut content: BlobStream,
+) -> Result<Url> {
     let mut offset = 0u64;
     let mut buf = BytesMut::new();
     let mut ended = false;
-    let result: Result<()> = async {
-        while !ended {
-            ended = fill(&mut buf, &mut content, chunk).await?;
-            if buf.is_empty() {
-                break;
-            }
-            let piece = buf.split_to(buf.len().min(chunk)).freeze();
-            digester.update(&piece);
-            let len = piece.len() as u64;
-            let response = patch(repo, &what, &url, offset, piece).await?;
-            if response.status() != StatusCode::ACCEPTED {
-                return Err(from_response(&what, response).await);
-            }
-            url = location(repo, &what, &url, &response)?;
-            offset += len;
-            if ended && !buf.is_empty() {
-                ended = false;
-            }
+    while !ended {
+        ended = fill(&mut buf, &mut content, chunk).await?;
+        if buf.is_empty() {
+            break;
         }
-        Ok(())
+        let piece = buf.split_to(buf.len().min(chunk)).freeze();
+        let len = piece.len() as u64;
+        let response = patch(repo, what, &url, offset, piece).await?;
+        if response.status() != StatusCode::ACCEPTED {
+            return Err(from_response(what, response).await);
+        }
+        url = location(repo, what, &url, &response)?;
+        offset += len;
+        if ended && !buf.is_empty() {
+            ended = false;
+        }
     }
-    .await;
-    if let Err(e) = result {
-        cancel(repo, &what, url).await;
-        return Err(e);
-    }
-    let desc = Descriptor::new(media_type, digester.finalize(), offset);
-    finish(repo, &what, url, &desc, CallBody::Empty, None).await?;
-    Ok(desc)
+    Ok(url)
 }
 
 /// Fills `buf` from `stream` up to `chunk` bytes. Returns true when the stream has ended.

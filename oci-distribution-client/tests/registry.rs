@@ -295,7 +295,7 @@ async fn chunked_and_parallel_transfers_against_the_registry() {
     repo.push_bytes(&d, data.clone()).await.unwrap();
     let unknown = repo
         .push_stream(
-            MediaType::octet_stream(),
+            &oci_target::Unhashed::new(MediaType::octet_stream()),
             oci_target::bytes_stream(data.slice(1..)),
         )
         .await

@@ -12,7 +12,7 @@ use oci_spec_types::{Descriptor, ImageLayout, MediaType, annotations};
 use oci_target::graph;
 use oci_target::{
     BlobStream, Error, ErrorKind, Limits, OpenContent, ReadOnlyTarget, RefKind, Result, Target,
-    parse_ref,
+    Unhashed, parse_ref,
 };
 
 use crate::index::{self, INDEX, ref_name};
@@ -537,6 +537,61 @@ impl Target for OciLayout {
         };
         // A referrer is recorded in the index so its subject still finds it after reopening.
         self.record_referrer(desc, kept).await
+    }
+
+    /// Staged under `ingest/` while hashed, then moved to the name its digest gives.
+    async fn push_stream(&self, new: &Unhashed, content: BlobStream) -> Result<Descriptor> {
+        self.writable()?;
+        let algorithm = new.algorithm;
+        if !paths::ALGORITHMS.contains(&algorithm) {
+            return Err(Error::unsupported(format!(
+                "the layout stores sha256 and sha512 blobs, not {}",
+                algorithm.as_str()
+            )));
+        }
+        let staging_dir = self.inner.root.join(paths::INGEST);
+        if !paths::check_dir(&staging_dir)? {
+            tokio::fs::create_dir_all(&staging_dir)
+                .await
+                .map_err(|e| Error::at_path("cannot create", &staging_dir, e))?;
+            paths::check_dir(&staging_dir)?;
+        }
+        let staging = staging_dir.join(format!(
+            "{}-unknown.{}-{}.partial",
+            algorithm.as_str(),
+            std::process::id(),
+            STAGING.fetch_add(1, Ordering::Relaxed)
+        ));
+        let fsync = self.inner.options.fsync;
+        let stored: Result<Descriptor> = async {
+            let (stream, hashed) = oci_target::hashing_stream(content, algorithm, new.size);
+            let file = std::fs::File::create(&staging)
+                .map_err(|e| Error::at_path("cannot create", &staging, e))?;
+            oci_target::write_stream(stream, file, &staging, fsync).await?;
+            let (digest, len) = hashed.finish()?;
+            let desc = Descriptor::new(new.media_type.clone(), digest, len);
+            let (target, meta) = self.blob(&desc.digest)?;
+            if self.whole(&target, meta.as_ref(), &desc) {
+                let _ = std::fs::remove_file(&staging);
+                return Ok(desc);
+            }
+            let (from, to) = (staging.clone(), target.clone());
+            tokio::task::spawn_blocking(move || commit(&from, &to))
+                .await
+                .map_err(join)??;
+            if fsync {
+                let dir = target.parent().expect("blob paths have a parent");
+                self.inner.dir_syncs.sync(dir).await?;
+            }
+            Ok(desc)
+        }
+        .await;
+        if stored.is_err() {
+            let _ = tokio::fs::remove_file(&staging).await;
+        }
+        let desc = stored?;
+        self.record_referrer(&desc, None).await?;
+        Ok(desc)
     }
 
     /// One look at the blob's path decides; the content is opened only when missing.

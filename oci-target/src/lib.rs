@@ -9,6 +9,7 @@ mod error;
 mod ext;
 mod file;
 pub mod graph;
+mod hashing;
 pub mod hook;
 pub mod limits;
 mod memory;
@@ -27,6 +28,7 @@ pub use ext::{
 pub use file::{
     file_stream, file_stream_limited, open_file_stream, write_file_atomically, write_stream,
 };
+pub use hashing::{Hashed, Unhashed, hashing_stream};
 pub use hook::Hook;
 pub use limits::{LIMIT_NAMES, Limits};
 pub use memory::MemoryStore;

@@ -15,7 +15,7 @@ use oci_spec_types::{Descriptor, MediaType};
 
 use crate::graph::{self, is_manifest};
 use crate::tag::{RefKind, parse_ref};
-use crate::{BlobStream, Error, ErrorKind, ReadOnlyTarget, Result, Target};
+use crate::{BlobStream, Error, ErrorKind, ReadOnlyTarget, Result, Target, Unhashed};
 use oci_spec_types::distribution::check_tag;
 
 /// A store in memory. Cloning gives another handle to the same store.
@@ -192,6 +192,18 @@ impl Target for MemoryStore {
             .entry(desc.digest.clone())
             .or_insert(Entry { desc: stored, data });
         Ok(())
+    }
+
+    async fn push_stream(&self, new: &Unhashed, content: BlobStream) -> Result<Descriptor> {
+        let (mut stream, hashed) = crate::hashing_stream(content, new.algorithm, new.size);
+        let mut buf = BytesMut::new();
+        while let Some(chunk) = stream.next().await {
+            buf.extend_from_slice(&chunk?);
+        }
+        let (digest, len) = hashed.finish()?;
+        let desc = Descriptor::new(new.media_type.clone(), digest, len);
+        self.push(&desc, crate::bytes_stream(buf.freeze())).await?;
+        Ok(desc)
     }
 
     async fn tag(&self, desc: &Descriptor, reference: &str) -> Result<()> {

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use futures_core::Stream;
 use oci_spec_types::{Descriptor, MediaType};
 
-use crate::{Error, Result};
+use crate::{Error, Result, Unhashed};
 
 /// A stream of content. Streams returned by [`ReadOnlyTarget::fetch`] are verified: read to the
 /// end, they have yielded exactly the descriptor's bytes or an error.
@@ -116,6 +116,24 @@ pub trait Target: ReadOnlyTarget {
         }
         self.push(desc, open.await?).await?;
         Ok(true)
+    }
+
+    /// Stores content whose digest is not known yet, hashing it with `new.algorithm` as it is
+    /// stored, and returns its descriptor: the content is read once. With `new.size`, content
+    /// of another length is refused. What is stored becomes visible only whole, under the digest
+    /// it hashed to.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) where the store cannot (the
+    /// default: the caller hashes first, then pushes);
+    /// [`ErrorKind::SizeMismatch`](crate::ErrorKind::SizeMismatch) for content of another size
+    /// than announced; the store's and the stream's errors.
+    async fn push_stream(&self, new: &Unhashed, content: BlobStream) -> Result<Descriptor> {
+        let _ = (new, content);
+        Err(Error::unsupported(
+            "this store cannot hash content as it stores it",
+        ))
     }
 
     /// Points `reference` (a tag) at `desc`, which the store must have. Re-tagging moves the tag.

@@ -137,6 +137,11 @@ pub struct PushFilesOptions {
     pub concurrency: usize,
     /// The hash for new layers' digests.
     pub algorithm: Algorithm,
+    /// Files larger than this are hashed as they are pushed, read once, where the target can
+    /// ([`Target::push_stream`]) and no progress is reported; smaller ones, and all others, are
+    /// hashed first so content the target has is not sent again. Default 1 MiB; `u64::MAX`
+    /// hashes every file first.
+    pub one_pass_min: u64,
     /// Receives progress events.
     #[setters(skip)]
     pub progress: Option<SharedProgress>,
@@ -151,6 +156,7 @@ impl Default for PushFilesOptions {
             staging_dir: None,
             concurrency: 4,
             algorithm: Algorithm::Sha256,
+            one_pass_min: 1 << 20,
             progress: None,
         }
     }
@@ -245,13 +251,19 @@ async fn push_one(
         _archive = Some(tmp);
         (desc, path)
     } else {
-        let path = file.path.clone();
-        let algorithm = options.algorithm;
-        let (digest, size) = blocking(move || hash_file(&path, algorithm)).await?;
         let media_type = file
             .media_type
             .clone()
             .unwrap_or_else(|| options.file_media_type.clone());
+        if meta.len() > options.one_pass_min
+            && let Some(desc) =
+                push_one_pass(target, file, &media_type, meta.len(), options).await?
+        {
+            return Ok(desc.with_annotation(annotations::TITLE, &title));
+        }
+        let path = file.path.clone();
+        let algorithm = options.algorithm;
+        let (digest, size) = blocking(move || hash_file(&path, algorithm)).await?;
         let desc =
             Descriptor::new(media_type, digest, size).with_annotation(annotations::TITLE, &title);
         (desc, file.path.clone())
@@ -285,10 +297,35 @@ async fn push_one(
     }
 }
 
+/// Pushes a file hashed as it goes ([`Target::push_stream`]); `None` when the target cannot,
+/// or progress is reported (events name content by digest, known only at the end), so the
+/// caller hashes first.
+async fn push_one_pass(
+    target: &dyn Target,
+    file: &FileRef,
+    media_type: &MediaType,
+    size: u64,
+    options: &PushFilesOptions,
+) -> Result<Option<Descriptor>> {
+    if options.progress.is_some() {
+        return Ok(None);
+    }
+    let stream = oci_target::open_file_stream(&file.path)?;
+    let new = oci_target::Unhashed::new(media_type.clone())
+        .with_algorithm(options.algorithm)
+        .with_size(size);
+    match target.push_stream(&new, stream).await {
+        Ok(desc) => Ok(Some(desc)),
+        Err(e) if e.is_unsupported() => Ok(None),
+        Err(e) => Err(e.context(format!("pushing {}", file.path.display()))),
+    }
+}
+
 /// Pushes files and directories as layers, returning their descriptors in the order given.
 ///
-/// Files are hashed, then streamed from disk; directories are packed into a temporary tar+gzip
-/// first. Content the target already has is not sent again.
+/// Files larger than [`PushFilesOptions::one_pass_min`] are hashed as they stream from disk,
+/// where the target can, so they are read once; others are hashed first and not sent again when
+/// the target has them. Directories are packed into a temporary tar+gzip first.
 ///
 /// # Errors
 ///

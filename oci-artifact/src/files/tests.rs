@@ -403,3 +403,29 @@ async fn one_shared_sink_serves_every_option_that_takes_progress() {
     .unwrap();
     assert!(seen.load(Ordering::Relaxed) > after_copy);
 }
+
+#[tokio::test]
+async fn large_files_are_read_once_where_the_target_hashes_as_it_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(dir.path().join("big.bin"), &data).unwrap();
+    let file = FileRef::new(dir.path().join("big.bin"));
+    let digest = oci_digest::sha256(&data);
+    for (one_pass_min, asked) in [(1 << 20, 0), (u64::MAX, 1)] {
+        let store = Instrumented::new(MemoryStore::new());
+        let options = PushFilesOptions::default()
+            .with_allow_absolute(true)
+            .with_one_pass_min(one_pass_min);
+        let layers = push_files(&store, std::slice::from_ref(&file), &options)
+            .await
+            .unwrap();
+        assert_eq!(layers[0].digest, digest);
+        assert_eq!(layers[0].size, data.len() as u64);
+        assert_eq!(layers[0].annotation(annotations::TITLE), Some("big.bin"));
+        assert_eq!(store.pushes(&digest), 1);
+        // Hashed first, the target is asked whether it has the file; in one pass it is not.
+        assert_eq!(store.exists_calls(), asked, "one_pass_min {one_pass_min}");
+        let back = store.fetch_bytes(&layers[0], u64::MAX).await.unwrap();
+        assert!(back == data);
+    }
+}

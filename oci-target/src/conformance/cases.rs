@@ -297,6 +297,42 @@ pub async fn push_absent_sends_only_what_is_missing(target: &dyn Target) {
     must_exist(target, &claimed, false, "after a refused push_absent").await;
 }
 
+/// `push_stream` stores content under the digest it hashes to, read once, and refuses content
+/// of another size than announced, keeping nothing of it. Stores that cannot answer
+/// `Unsupported`.
+pub async fn push_stream_learns_the_digest(target: &dyn Target) {
+    let data = Bytes::from(unique_bytes("push-stream", 300_000));
+    let media_type = MediaType::parse(OCTET).expect("media type");
+    let new = crate::Unhashed::new(media_type.clone()).with_size(data.len() as u64);
+    let pushed = target.push_stream(&new, bytes_stream(data.clone())).await;
+    let desc = match pushed {
+        Err(e) if e.is_unsupported() => return,
+        other => other.unwrap_or_else(|e| panic!("push_stream failed: {e}")),
+    };
+    assert_eq!(desc, describe(OCTET, &data), "push_stream's descriptor");
+    let back = target.fetch_bytes(&desc, u64::MAX).await.expect("fetch");
+    assert!(back == data, "push_stream stored other bytes");
+
+    let short = Bytes::from(unique_bytes("push-stream-short", 1000));
+    expect_kind(
+        "push_stream of content shorter than announced",
+        target
+            .push_stream(
+                &crate::Unhashed::new(media_type).with_size(2000),
+                bytes_stream(short.clone()),
+            )
+            .await,
+        &[ErrorKind::SizeMismatch],
+    );
+    must_exist(
+        target,
+        &describe(OCTET, &short),
+        false,
+        "after a refused push_stream",
+    )
+    .await;
+}
+
 /// Tags resolve to what they point at; re-tagging moves a tag; bad tags and unknown content are
 /// refused.
 pub async fn tag_resolve_retag(target: &dyn Target) {

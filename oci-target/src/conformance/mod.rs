@@ -87,6 +87,7 @@ pub async fn run_all(target: &dyn Target, flags: &Flags) {
     mismatched_content_is_refused(target).await;
     repush_is_fine(target).await;
     push_absent_sends_only_what_is_missing(target).await;
+    push_stream_learns_the_digest(target).await;
     describe_by_digest(target).await;
     tag_resolve_retag(target).await;
     concurrent_pushes_of_one_blob(target).await;

@@ -186,6 +186,12 @@ impl<T: Target> Target for Instrumented<T> {
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         result
     }
+    async fn push_stream(&self, new: &crate::Unhashed, content: BlobStream) -> Result<Descriptor> {
+        self.push_calls.fetch_add(1, Ordering::SeqCst);
+        let desc = self.inner.push_stream(new, content).await?;
+        *lock(&self.pushes).entry(desc.digest.clone()).or_default() += 1;
+        Ok(desc)
+    }
     async fn tag(&self, desc: &Descriptor, reference: &str) -> Result<()> {
         self.inner.tag(desc, reference).await
     }
