@@ -343,13 +343,7 @@ async fn probe_chunked(repo: &Repository, cleanup: &mut Cleanup) -> Finding {
     let what = format!("probe chunked upload to {}/{}", repo.registry, repo.name);
     let result: Result<Finding> = async {
         let url = repo.url("blobs/uploads/")?;
-        let response = repo
-            .inner
-            .send(
-                repo.call(&what, repo.push_scopes(), Method::POST, url.clone())
-                    .empty_body(),
-            )
-            .await?;
+        let response = crate::upload::post_uploads(repo, &what, repo.push_scopes(), &url).await?;
         if response.status() != StatusCode::ACCEPTED {
             return Err(from_response(&what, response).await);
         }

@@ -77,13 +77,7 @@ pub(crate) async fn push_absent(
     url.query_pairs_mut()
         .append_pair("mount", desc.digest.as_str())
         .append_pair("from", &repo.name);
-    let response = repo
-        .inner
-        .send(
-            repo.call(&what, repo.push_scopes(), Method::POST, url.clone())
-                .empty_body(),
-        )
-        .await?;
+    let response = post_uploads(repo, &what, repo.push_scopes(), &url).await?;
     let location = match response.status() {
         StatusCode::CREATED => return Ok(false),
         StatusCode::ACCEPTED => location(repo, &what, &url, &response)?,
@@ -243,13 +237,7 @@ async fn start(
 ) -> Result<(Url, Option<u64>)> {
     let mut url = repo.url("blobs/uploads/")?;
     url.set_query(query);
-    let response = repo
-        .inner
-        .send(
-            repo.call(what, scopes, Method::POST, url.clone())
-                .empty_body(),
-        )
-        .await?;
+    let response = post_uploads(repo, what, scopes, &url).await?;
     if response.status() != StatusCode::ACCEPTED {
         return Err(from_response(what, response).await);
     }
@@ -259,6 +247,18 @@ async fn start(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok());
     Ok((location(repo, what, &url, &response)?, min))
+}
+
+/// `POST <url>` (an uploads endpoint, with its query) without a body: the registry's answer as
+/// it is, for the caller to read (a session opened, a blob stored or mounted, a refusal).
+pub(crate) async fn post_uploads(
+    repo: &Repository,
+    what: &str,
+    scopes: &Scopes,
+    url: &Url,
+) -> Result<Response> {
+    let call = repo.call(what, scopes, Method::POST, url.clone());
+    repo.inner.send(call.empty_body()).await
 }
 
 /// The upload location a response names, resolved and held to the registry's own host.
@@ -655,13 +655,7 @@ pub(crate) async fn post_mount(
         url.query_pairs_mut().append_pair("from", from);
         scopes.extend(&Scopes::repository(from, "pull"));
     }
-    let response = repo
-        .inner
-        .send(
-            repo.call(what, &scopes, Method::POST, url.clone())
-                .empty_body(),
-        )
-        .await?;
+    let response = post_uploads(repo, what, &scopes, &url).await?;
     match response.status() {
         StatusCode::CREATED => Ok(true),
         StatusCode::ACCEPTED => {
