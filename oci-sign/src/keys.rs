@@ -314,18 +314,14 @@ impl PublicKey {
         };
         match self {
             PublicKey::EcdsaP256(k) => {
-                let sig = p256::ecdsa::Signature::from_der(signature)
-                    .or_else(|_| p256::ecdsa::Signature::from_slice(signature))
-                    .map_err(|e| bad(format!("not an ECDSA P-256 signature: {e}")))?;
-                k.verify_prehash(digest, &sig)
-                    .map_err(|e| bad(e.to_string()))
+                let der = p256::ecdsa::Signature::from_der(signature);
+                ecdsa_prehash(k, digest, der.or_else(|_| signature.try_into()), "P-256")
+                    .map_err(bad)
             }
             PublicKey::EcdsaP384(k) => {
-                let sig = p384::ecdsa::Signature::from_der(signature)
-                    .or_else(|_| p384::ecdsa::Signature::from_slice(signature))
-                    .map_err(|e| bad(format!("not an ECDSA P-384 signature: {e}")))?;
-                k.verify_prehash(digest, &sig)
-                    .map_err(|e| bad(e.to_string()))
+                let der = p384::ecdsa::Signature::from_der(signature);
+                ecdsa_prehash(k, digest, der.or_else(|_| signature.try_into()), "P-384")
+                    .map_err(bad)
             }
             PublicKey::Ed25519(_) => Err(bad(
                 "an Ed25519 key signs the message, not its digest".into()
@@ -460,4 +456,17 @@ pub fn password_from(given: Option<&str>) -> Zeroizing<Vec<u8>> {
         .or_else(|| std::env::var(PASSWORD_ENV).ok())
         .unwrap_or_default();
     Zeroizing::new(text.into_bytes())
+}
+
+/// Checks an ECDSA signature (DER, or the fixed-size form, as parsed into `signature`) over a
+/// digest, saying which curve a malformed signature was meant for.
+fn ecdsa_prehash<S, E: std::fmt::Display>(
+    key: &impl p256::ecdsa::signature::hazmat::PrehashVerifier<S>,
+    digest: &[u8],
+    signature: std::result::Result<S, E>,
+    curve: &str,
+) -> std::result::Result<(), String> {
+    let signature = signature.map_err(|e| format!("not an ECDSA {curve} signature: {e}"))?;
+    key.verify_prehash(digest, &signature)
+        .map_err(|e| e.to_string())
 }
