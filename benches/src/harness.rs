@@ -58,18 +58,20 @@ fn cpu_secs(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-/// The registry process serving `registry`, found by its storage folder.
-fn registry_pid(registry: &Registry) -> Option<u32> {
+/// The registry process serving `registry` (distribution of either version, or olareg), found
+/// by its folder on its command line; the shell that watches over it is passed by.
+pub(crate) fn registry_pid(registry: &Registry) -> Option<u32> {
     let dir = registry.storage_dir();
-    let dir = dir.parent()?.to_string_lossy().into_owned();
+    let dir = format!("{}/", dir.parent()?.to_string_lossy());
     std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
         let pid: u32 = e.file_name().to_str()?.parse().ok()?;
         let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
         let cmd = String::from_utf8_lossy(&cmd).into_owned();
         let parts: Vec<&str> = cmd.split('\0').collect();
-        let is_registry = parts.first().is_some_and(|p| p.ends_with("registry"))
-            && parts.get(1) == Some(&"serve")
-            && parts.get(2).is_some_and(|c| c.contains(&dir));
+        let program = parts
+            .first()
+            .map_or("", |p| p.rsplit('/').next().unwrap_or(p));
+        let is_registry = program != "sh" && parts[1..].iter().any(|a| a.contains(&dir));
         is_registry.then_some(pid)
     })
 }
@@ -91,6 +93,7 @@ pub(crate) fn measure_tools(
             let sample: Sample = measure(&program, &args);
             if i > 0 {
                 row.samples.push(sample);
+                row.push_extra("CPU s", sample.cpu_secs);
                 if let (Some(pid), Some(b)) = (registry, before) {
                     row.push_extra("registry CPU s", cpu_secs(pid) - b);
                 }
@@ -169,7 +172,7 @@ pub(crate) struct Env {
     pub(crate) me: String,
     work: PathBuf,
     pub(crate) host: String,
-    registry_pid: Option<u32>,
+    pub(crate) registry_pid: Option<u32>,
     pub(crate) runs: usize,
     runtime: tokio::runtime::Runtime,
 }

@@ -9,16 +9,18 @@ pub(crate) struct Sample {
     pub(crate) secs: f64,
     /// Peak resident memory, KiB.
     pub(crate) max_rss_kib: u64,
+    /// CPU time the command used, user and system, seconds.
+    pub(crate) cpu_secs: f64,
 }
 
-/// Runs `program args` under GNU time and returns its wall time and peak RSS.
+/// Runs `program args` under GNU time and returns its wall time, peak RSS and CPU time.
 ///
 /// # Panics
 ///
 /// When the command fails, or `/usr/bin/time` is missing (Debian package `time`).
 pub(crate) fn run(program: &str, args: &[String]) -> Sample {
     let out = Command::new("/usr/bin/time")
-        .args(["-f", "BENCH %e %M"])
+        .args(["-f", "BENCH %e %M %U %S"])
         .arg(program)
         .args(args)
         .stdout(Stdio::null())
@@ -33,9 +35,14 @@ pub(crate) fn run(program: &str, args: &[String]) -> Sample {
         .find(|l| l.starts_with("BENCH "))
         .expect("GNU time output");
     let mut parts = line.split_whitespace().skip(1);
+    let mut next = || parts.next().unwrap();
+    let secs = next().parse().unwrap();
+    let max_rss_kib = next().parse().unwrap();
+    let cpu_secs = next().parse::<f64>().unwrap() + next().parse::<f64>().unwrap();
     Sample {
-        secs: parts.next().unwrap().parse().unwrap(),
-        max_rss_kib: parts.next().unwrap().parse().unwrap(),
+        secs,
+        max_rss_kib,
+        cpu_secs,
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use oci_test_registry::{Peer, Registry};
 
-use crate::harness::{Env, Tool, measure_tools, strs};
+use crate::harness::{Env, Tool, measure_tools, registry_pid, strs};
 use crate::report::Workload;
 
 /// The concurrency both copy engines run at (oras-go's default is 3; ours 4).
@@ -22,15 +22,15 @@ fn orasgo_peer() -> Option<String> {
     peer.is_file().then(|| peer.to_string_lossy().into_owned())
 }
 
-/// The registries to measure on: name and host.
-fn registries(env: &Env) -> Vec<(&'static str, String)> {
-    let mut out = vec![("distribution 2.8", env.host.clone())];
+/// The registries to measure on: name, host and the process serving it (for its CPU time).
+fn registries(env: &Env) -> Vec<(&'static str, String, Option<u32>)> {
+    let mut out = vec![("distribution 2.8", env.host.clone(), env.registry_pid)];
     for (name, peer) in [
         ("distribution v3.1.1", Peer::RegistryV3),
         ("olareg", Peer::Olareg),
     ] {
         if let Some(r) = Registry::peer(peer) {
-            out.push((name, r.host().to_owned()));
+            out.push((name, r.host().to_owned(), registry_pid(r)));
         }
     }
     out
@@ -67,7 +67,7 @@ pub(crate) fn workloads(
     let mut out = Vec::new();
     let blob_s = blob.to_string_lossy().into_owned();
     let size_s = size.to_string();
-    for (registry, host) in registries(env) {
+    for (registry, host, pid) in registries(env) {
         let key = registry.replace([' ', '.'], "-");
         if wanted("oras-pull") {
             eprintln!("oras-pull on {registry}");
@@ -95,7 +95,7 @@ pub(crate) fn workloads(
                     ("curl".into(), strs(&["-sS", "-f", "-o", &file, &url]))
                 }),
             ];
-            w.rows = measure_tools(env.runs, &mut tools, None);
+            w.rows = measure_tools(env.runs, &mut tools, pid);
             w.ratio("ours", "oras-go", Some(("<=", 0.8)));
             w.ratio("ours", "curl", Some(("<=", 1.05)));
             let _ = std::fs::remove_file(&file);
@@ -136,28 +136,46 @@ pub(crate) fn workloads(
                     curl_push(&host, &format!("bench/oras-push-curl-{i}"), &blob_s, digest)
                 }),
             ];
-            w.rows = measure_tools(env.runs, &mut tools, None);
+            w.rows = measure_tools(env.runs, &mut tools, pid);
             w.ratio("ours", "oras-go", Some(("<=", 0.9)));
             w.ratio("ours", "curl", Some(("<=", 1.05)));
             out.push(w);
         }
         if let Some(graph_dir) = graph_dir {
-            out.extend(graph(env, &peer, registry, &key, &host, graph_dir, wanted));
+            let at = At {
+                registry,
+                key: &key,
+                host: &host,
+                pid,
+            };
+            out.extend(graph(env, &peer, &at, graph_dir, wanted));
         }
     }
     out
+}
+
+/// A registry measured on: its name, the name's form in workload ids, its host and process.
+struct At<'a> {
+    registry: &'a str,
+    key: &'a str,
+    host: &'a str,
+    pid: Option<u32>,
 }
 
 /// The 1,201-node graph, layout to registry and back, ours against oras-go at one concurrency.
 fn graph(
     env: &Env,
     peer: &str,
-    registry: &str,
-    key: &str,
-    host: &str,
+    at: &At<'_>,
     graph_dir: &str,
     wanted: &dyn Fn(&str) -> bool,
 ) -> Vec<Workload> {
+    let At {
+        registry,
+        key,
+        host,
+        pid,
+    } = *at;
     let mut out = Vec::new();
     let src_registry = format!("{host}/bench/oras-graph-src");
     if wanted("oras-graph") {
@@ -232,12 +250,16 @@ fn graph(
             // Only a layout destination syncs.
             tools.remove(1);
         }
-        w.rows = measure_tools(env.runs, &mut tools, None);
+        w.rows = measure_tools(env.runs, &mut tools, pid);
         w.ratio("ours", "oras-go", Some(("<=", 0.8)));
         w.rss_over("ours", "oras-go", 8.0);
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
         if !to_registry {
             // The same durability as oras-go's store, which never syncs.
             w.ratio("ours, no fsync", "oras-go", Some(("<=", 0.8)));
+            w.cpu_floor("ours, no fsync", "oras-go", cores);
+        } else {
+            w.cpu_floor("ours", "oras-go", cores);
         }
         let _ = std::fs::remove_dir_all(&dst_dir);
         out.push(w);

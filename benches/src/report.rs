@@ -124,6 +124,43 @@ impl Workload {
         }
     }
 
+    /// What the CPU time spent in `tool`'s runs allows on `cores` cores, as shares of `peer`'s
+    /// median time: the registry's CPU seconds alone over the cores (no client doing the same
+    /// requests can finish sooner while the registry does that work), and the registry's with
+    /// the tool's own (the least wall time those runs could have taken). Medians over the runs.
+    pub(crate) fn cpu_floor(&mut self, tool: &str, peer: &str, cores: usize) {
+        let (Some(row), Some(peer_row)) = (self.row(tool), self.row(peer)) else {
+            return;
+        };
+        let Some((_, registry)) = row.extra.iter().find(|(n, _)| n == "registry CPU s") else {
+            return;
+        };
+        let cores = cores.max(1) as f64;
+        let peer_secs = peer_row.median();
+        let alone: Vec<f64> = registry.iter().map(|r| r / cores).collect();
+        let both: Vec<f64> = registry
+            .iter()
+            .zip(&row.samples)
+            .map(|(r, s)| (r + s.cpu_secs) / cores)
+            .collect();
+        for (name, floor) in [
+            (
+                format!("CPU floor: registry CPU / {cores} cores, runs of {tool}, / {peer}"),
+                alone,
+            ),
+            (
+                format!("CPU floor: (registry + {tool}) CPU / {cores} cores, / {peer}"),
+                both,
+            ),
+        ] {
+            self.checks.push(Check {
+                name,
+                value: summary(&floor).0 / peer_secs,
+                target: None,
+            });
+        }
+    }
+
     /// Throughput of a row, in MB/s (or items/s), by its median.
     pub(crate) fn rate(&self, row: &Row) -> Option<f64> {
         let m = row.median();
