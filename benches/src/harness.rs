@@ -82,6 +82,18 @@ pub(crate) fn measure_tools(
     tools: &mut [Tool<'_>],
     registry: Option<u32>,
 ) -> Vec<Row> {
+    measure_tools_watching(runs, tools, registry, None)
+}
+
+/// Like [`measure_tools`], also summing, for each run, the handler times of the requests the
+/// registry logged in `log` during it (`registry handler s`).
+pub(crate) fn measure_tools_watching(
+    runs: usize,
+    tools: &mut [Tool<'_>],
+    registry: Option<u32>,
+    log: Option<&Path>,
+) -> Vec<Row> {
+    let log_len = || log.and_then(|l| std::fs::metadata(l).ok()).map(|m| m.len());
     let mut rows: Vec<Row> = tools.iter().map(|t| Row::new(t.name.clone())).collect();
     for i in 0..=runs {
         for (t, row) in tools.iter_mut().zip(rows.iter_mut()) {
@@ -90,6 +102,7 @@ pub(crate) fn measure_tools(
             let _ = Command::new("sync").status();
             let (program, args) = (t.command)(i);
             let before = registry.map(cpu_secs);
+            let log_before = log_len();
             let sample: Sample = measure(&program, &args);
             if i > 0 {
                 row.samples.push(sample);
@@ -97,10 +110,56 @@ pub(crate) fn measure_tools(
                 if let (Some(pid), Some(b)) = (registry, before) {
                     row.push_extra("registry CPU s", cpu_secs(pid) - b);
                 }
+                if let (Some(log), Some(from)) = (log, log_before) {
+                    // The registry writes a request's line after answering it.
+                    std::thread::sleep(Duration::from_millis(200));
+                    row.push_extra("registry handler s", handler_secs(log, from));
+                }
             }
         }
     }
     rows
+}
+
+/// The sum of the handler times (`http.response.duration`) of the requests distribution logged
+/// in `log` from byte `from` on.
+fn handler_secs(log: &Path, from: u64) -> f64 {
+    let text = std::fs::read(log).unwrap_or_default();
+    let text = String::from_utf8_lossy(text.get(from as usize..).unwrap_or_default());
+    text.lines()
+        .filter(|l| l.contains("response completed"))
+        .filter_map(|l| {
+            let value = l.split("http.response.duration=").nth(1)?;
+            go_duration(value.trim_start_matches('"').split(['"', ' ']).next()?)
+        })
+        .sum()
+}
+
+/// Seconds in a Go duration as Go prints it (`1.5ms`, `819.597µs`, `2m3.5s`).
+fn go_duration(text: &str) -> Option<f64> {
+    let mut total = 0.0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let split = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let (number, after) = rest.split_at(split);
+        let number: f64 = number.parse().ok()?;
+        let unit_end = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_end);
+        let scale = match unit {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 1e-3,
+            "µs" | "us" => 1e-6,
+            "ns" => 1e-9,
+            _ => return None,
+        };
+        total += number * scale;
+        rest = next;
+    }
+    Some(total)
 }
 
 pub(crate) fn require(program: &str, check: &[&str], install: &str) {
@@ -871,4 +930,18 @@ fn finish(workloads: &mut Vec<Workload>, w: Workload, scratch: &[&str]) {
         let _ = std::fs::remove_dir_all(path).or_else(|_| std::fs::remove_file(path));
     }
     workloads.push(w);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::go_duration;
+
+    #[test]
+    fn go_durations_read_as_go_prints_them() {
+        assert_eq!(go_duration("1.5ms"), Some(0.0015));
+        assert_eq!(go_duration("2m3.5s"), Some(123.5));
+        assert!((go_duration("819.597µs").unwrap() - 0.000_819_597).abs() < 1e-12);
+        assert_eq!(go_duration("12"), None);
+        assert_eq!(go_duration("3 parsecs"), None);
+    }
 }

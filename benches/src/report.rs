@@ -161,6 +161,28 @@ impl Workload {
         }
     }
 
+    /// The registry's handler time in `tool`'s runs over the `in_flight` requests the tools may
+    /// have open at once, as a share of `peer`'s median time: with at most that many requests
+    /// in the registry's hands at any moment, no client sending the same requests at the same
+    /// concurrency can finish sooner. Median over the runs.
+    pub(crate) fn served_floor(&mut self, tool: &str, peer: &str, in_flight: usize) {
+        let (Some(row), Some(peer_row)) = (self.row(tool), self.row(peer)) else {
+            return;
+        };
+        let Some((_, handled)) = row.extra.iter().find(|(n, _)| n == "registry handler s") else {
+            return;
+        };
+        let floors: Vec<f64> = handled.iter().map(|h| h / in_flight as f64).collect();
+        let value = summary(&floors).0 / peer_row.median();
+        self.checks.push(Check {
+            name: format!(
+                "served floor: registry handler time / {in_flight} in flight, runs of {tool}, / {peer}"
+            ),
+            value,
+            target: None,
+        });
+    }
+
     /// Throughput of a row, in MB/s (or items/s), by its median.
     pub(crate) fn rate(&self, row: &Row) -> Option<f64> {
         let m = row.median();

@@ -47,8 +47,14 @@ impl Peer {
     }
 }
 
+/// The log level of a distribution registry: `info` logs a line per request with the time its
+/// handler took (`http.response.duration`), `error` only what goes wrong.
+fn log_level(request_log: bool) -> &'static str {
+    if request_log { "info" } else { "error" }
+}
+
 /// Starts a peer, or says in one line why it does not run.
-fn start_peer(peer: Peer) -> Option<Registry> {
+fn start_peer(peer: Peer, request_log: bool) -> Option<Registry> {
     use std::io::Write;
     let name = peer.binary();
     let binary = match std::env::var_os("OCI_PEERS_DIR") {
@@ -83,7 +89,8 @@ fn start_peer(peer: Peer) -> Option<Registry> {
             std::fs::write(
                 &config,
                 format!(
-                    "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n  secret: oci-test-registry-secret\n",
+                    "version: 0.1\nlog:\n  level: {}\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n  secret: oci-test-registry-secret\n",
+                    log_level(request_log),
                     data.display()
                 ),
             )
@@ -133,6 +140,9 @@ pub struct Config {
     /// With `s3`, a fault proxy between the registry (and its presigned URLs) and the S3
     /// endpoint, breaking things on this plan.
     pub s3_faults: Option<FaultPlan>,
+    /// Log every request with the time its handler took (level `info`), in
+    /// [`Registry::log_path`].
+    pub request_log: bool,
 }
 
 impl Config {
@@ -144,7 +154,14 @@ impl Config {
             client_certs: false,
             s3: false,
             s3_faults: None,
+            request_log: false,
         }
+    }
+
+    /// Logs every request with the time its handler took.
+    pub fn with_request_log(mut self) -> Config {
+        self.request_log = true;
+        self
     }
 
     /// Keeps blobs in S3 behind a fault proxy with `plan`: downloads from presigned URLs get
@@ -284,7 +301,14 @@ impl Registry {
             Peer::RegistryV3 => &V3,
             Peer::Olareg => &OLAREG,
         };
-        cell.get_or_init(|| start_peer(peer)).as_ref()
+        cell.get_or_init(|| start_peer(peer, false)).as_ref()
+    }
+
+    /// A peer registry of its own (not shared), as [`Registry::peer`] starts them; with
+    /// `request_log`, distribution logs every request with its handler's time in
+    /// [`Registry::log_path`] (olareg logs as it always does).
+    pub fn start_peer(peer: Peer, request_log: bool) -> Option<Registry> {
+        start_peer(peer, request_log)
     }
 
     /// The shared TLS registry (anonymous).
@@ -322,8 +346,9 @@ impl Registry {
                 dir.join("data").display()
             ),
         };
+        let level = log_level(config.request_log);
         let mut yaml = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n{storage}  delete:\n    enabled: true\nhttp:\n  addr: {host}\n  secret: oci-test-registry-secret\n"
+            "version: 0.1\nlog:\n  level: {level}\n  accesslog:\n    disabled: true\nstorage:\n{storage}  delete:\n    enabled: true\nhttp:\n  addr: {host}\n  secret: oci-test-registry-secret\n"
         );
         if config.tls {
             let cert = ca.issue("oci-test-registry", &["127.0.0.1", "localhost", "::1"]);
@@ -460,6 +485,11 @@ impl Registry {
     /// The token server, for a token-auth registry.
     pub fn token_server(&self) -> Option<&TokenServer> {
         self.token.as_ref()
+    }
+
+    /// The file the registry's output goes to.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("registry.log")
     }
 
     /// The registry's storage folder.
