@@ -191,8 +191,7 @@ fn tag_scheme_key(trust: &TrustArgs) -> Result<PublicKey> {
 async fn verify_bundles(
     common: &Common,
     trust: &TrustArgs,
-    opened: &Opened,
-    subject: &Descriptor,
+    (opened, subject): &(Opened, Descriptor),
     predicate_type: &str,
     what: &str,
 ) -> Result<()> {
@@ -257,13 +256,14 @@ pub(crate) async fn sign(common: &Common, args: SignArgs) -> Result<()> {
 }
 
 pub(crate) async fn verify(common: &Common, args: VerifyArgs) -> Result<()> {
-    let (opened, subject) = subject_of(common, &args.target, args.oci_layout).await?;
+    let resolved = subject_of(common, &args.target, args.oci_layout).await?;
+    let (opened, subject) = &resolved;
     if args.trust.keyless() && !args.new_bundle_format {
         // cosign's tag scheme first, as cosign 2 signs; bundle referrers when it has none.
-        let options = verify_options(&args, &opened)?;
+        let options = verify_options(&args, opened)?;
         let found = oci_sign::tagged::verify_keyless(
             &*opened.target,
-            &subject,
+            subject,
             &args.trust.signer()?,
             &args.trust.root()?,
             &options,
@@ -279,26 +279,18 @@ pub(crate) async fn verify(common: &Common, args: VerifyArgs) -> Result<()> {
                     checks.push(format!("The signed identity is {name}"));
                 }
                 let payloads: Vec<_> = verified.iter().map(|v| json!(v.payload)).collect();
-                report(common, &opened, &subject, "signatures", &checks, &payloads);
+                report(common, opened, subject, "signatures", &checks, &payloads);
                 return Ok(());
             }
         }
     }
     if args.new_bundle_format || args.trust.keyless() {
         let predicate_type = oci_sign::bundles::SIGNATURE_PREDICATE_TYPE;
-        return verify_bundles(
-            common,
-            &args.trust,
-            &opened,
-            &subject,
-            predicate_type,
-            "signatures",
-        )
-        .await;
+        return verify_bundles(common, &args.trust, &resolved, predicate_type, "signatures").await;
     }
     let key = tag_scheme_key(&args.trust)?;
-    let options = verify_options(&args, &opened)?;
-    let verified = tagged::verify(&*opened.target, &subject, &key, &options)
+    let options = verify_options(&args, opened)?;
+    let verified = tagged::verify(&*opened.target, subject, &key, &options)
         .await
         .map_err(from_sign)?;
     let mut checks = vec![
@@ -309,7 +301,7 @@ pub(crate) async fn verify(common: &Common, args: VerifyArgs) -> Result<()> {
         checks.push(format!("The signed identity is {name}"));
     }
     let payloads: Vec<_> = verified.iter().map(|v| json!(v.payload)).collect();
-    report(common, &opened, &subject, "signatures", &checks, &payloads);
+    report(common, opened, subject, "signatures", &checks, &payloads);
     Ok(())
 }
 
@@ -384,7 +376,8 @@ pub(crate) async fn attest(common: &Common, args: AttestArgs) -> Result<()> {
 }
 
 pub(crate) async fn verify_attestation(common: &Common, args: VerifyAttestationArgs) -> Result<()> {
-    let (opened, subject) = subject_of(common, &args.target, args.oci_layout).await?;
+    let resolved = subject_of(common, &args.target, args.oci_layout).await?;
+    let (opened, subject) = &resolved;
     let wanted = args
         .predicate_type
         .as_deref()
@@ -396,18 +389,10 @@ pub(crate) async fn verify_attestation(common: &Common, args: VerifyAttestationA
                 "bundle attestations are verified by predicate type: give --type",
             ));
         };
-        return verify_bundles(
-            common,
-            &args.trust,
-            &opened,
-            &subject,
-            wanted,
-            "attestations",
-        )
-        .await;
+        return verify_bundles(common, &args.trust, &resolved, wanted, "attestations").await;
     }
     let key = tag_scheme_key(&args.trust)?;
-    let verified = oci_sign::attest::verify_attestations(&*opened.target, &subject, &key, wanted)
+    let verified = oci_sign::attest::verify_attestations(&*opened.target, subject, &key, wanted)
         .await
         .map_err(from_sign)?;
     let checks = [
@@ -417,8 +402,8 @@ pub(crate) async fn verify_attestation(common: &Common, args: VerifyAttestationA
     let statements: Vec<_> = verified.iter().map(|v| json!(v.statement)).collect();
     report(
         common,
-        &opened,
-        &subject,
+        opened,
+        subject,
         "attestations",
         &checks,
         &statements,
