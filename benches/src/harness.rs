@@ -613,7 +613,7 @@ pub(crate) fn run(args: &[String]) {
         w.ratio("ours", "oci-client", None);
         w.ratio("ours", "python oras", None);
         if let Some(ours) = w.row("ours")
-            && let Some((_, cpu)) = ours.extra.iter().find(|(n, _)| n == "registry CPU s")
+            && let Some(cpu) = ours.extra("registry CPU s")
         {
             let registry = crate::measure::summary(cpu).0;
             let skopeo = w.row("skopeo").map_or(f64::NAN, Row::median);

@@ -42,6 +42,14 @@ impl Row {
             / 1024.0
     }
 
+    /// The per-run values of the extra figure `name`, if this row has it.
+    pub(crate) fn extra(&self, name: &str) -> Option<&[f64]> {
+        self.extra
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    }
+
     pub(crate) fn push_extra(&mut self, name: &str, value: f64) {
         match self.extra.iter_mut().find(|(n, _)| n == name) {
             Some((_, v)) => v.push(value),
@@ -132,7 +140,7 @@ impl Workload {
         let (Some(row), Some(peer_row)) = (self.row(tool), self.row(peer)) else {
             return;
         };
-        let Some((_, registry)) = row.extra.iter().find(|(n, _)| n == "registry CPU s") else {
+        let Some(registry) = row.extra("registry CPU s") else {
             return;
         };
         let cores = cores.max(1) as f64;
@@ -169,7 +177,7 @@ impl Workload {
         let (Some(row), Some(peer_row)) = (self.row(tool), self.row(peer)) else {
             return;
         };
-        let Some((_, handled)) = row.extra.iter().find(|(n, _)| n == "registry handler s") else {
+        let Some(handled) = row.extra("registry handler s") else {
             return;
         };
         let floors: Vec<f64> = handled.iter().map(|h| h / in_flight as f64).collect();
@@ -296,10 +304,8 @@ impl Report {
                 );
                 for n in &extra_names {
                     let cell = r
-                        .extra
-                        .iter()
-                        .find(|(x, _)| x == n)
-                        .map_or("–".to_owned(), |(_, v)| format!("{:.2}", summary(v).0));
+                        .extra(n)
+                        .map_or("–".to_owned(), |v| format!("{:.2}", summary(v).0));
                     line.push_str(&format!(" {cell} |"));
                 }
                 let _ = writeln!(s, "{line}");
