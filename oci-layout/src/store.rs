@@ -677,6 +677,10 @@ impl Target for OciLayout {
             )))
         }
     }
+
+    fn writes_locally(&self) -> bool {
+        true
+    }
 }
 
 /// Blobs up to this size are verified in memory and stored in one blocking step.

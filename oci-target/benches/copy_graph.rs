@@ -74,7 +74,7 @@ fn main() {
                 let mut node_rates = Vec::new();
                 for _ in 0..RUNS {
                     let dst = Instrumented::new(MemoryStore::new())
-                        .with_faults(Faults::default().push_latency(latency));
+                        .with_faults(Faults::default().push_latency(latency).remote());
                     let started = Instant::now();
                     let stats = copy_graph(&src, &dst, &root, &opts).await.unwrap();
                     let secs = started.elapsed().as_secs_f64();

@@ -251,4 +251,8 @@ impl Target for MemoryStore {
                 )
             })
     }
+
+    fn writes_locally(&self) -> bool {
+        true
+    }
 }

@@ -192,4 +192,13 @@ pub trait Target: ReadOnlyTarget {
         let _ = (desc, from_repository);
         Err(Error::unsupported("this store cannot mount"))
     }
+
+    /// Whether storing content here is local work (files, memory) rather than requests to a
+    /// service. A copy into such a store counts only the source's requests against its
+    /// concurrency: a transfer gives its turn back once the source's answer is read, and its
+    /// write (and sync) goes on beside the next requests, a bounded number at once. `false`
+    /// (the default) counts every transfer whole.
+    fn writes_locally(&self) -> bool {
+        false
+    }
 }

@@ -333,18 +333,33 @@ async fn dropping_the_copy_future_leaves_only_whole_verified_content() {
 async fn concurrency_is_bounded_and_used() {
     let src = MemoryStore::new();
     let graph = build_graph(&src, 6, 5, false).await;
-    for limit in [1usize, 3] {
+    for (limit, remote) in [(1usize, true), (3, true), (1, false), (3, false)] {
         let slow = Instrumented::new(src.clone())
             .with_faults(Faults::default().slow(Duration::from_millis(1), 1024));
-        let dst = Instrumented::new(MemoryStore::new());
+        // Each write outlasts the fetch before it, as a sync to disk does.
+        let faults = Faults::default().write_latency(Duration::from_millis(20));
+        let faults = if remote { faults.remote() } else { faults };
+        let dst = Instrumented::new(MemoryStore::new()).with_faults(faults);
+        assert_eq!(dst.writes_locally(), !remote);
         let opts = CopyGraphOptions::default().with_concurrency(limit);
         copy_graph(&slow, &dst, &graph.root, &opts).await.unwrap();
         assert_complete(&dst, &graph.all).await;
         assert_eq!(
-            dst.max_pushes_in_flight(),
+            slow.max_fetches_in_flight(),
             limit,
-            "pushes in flight at concurrency {limit}"
+            "the source's requests in flight at concurrency {limit}"
         );
+        let writes = dst.max_pushes_in_flight();
+        if remote {
+            // Into a store across a network, every transfer is counted whole.
+            assert_eq!(writes, limit, "pushes in flight at concurrency {limit}");
+        } else {
+            // A local store's writes go on beside the next requests, a bounded number at once.
+            assert!(
+                writes > limit && writes <= 8 * limit,
+                "{writes} local writes in flight at concurrency {limit}"
+            );
+        }
     }
     assert!(CopyGraphOptions::default().concurrency >= 4);
 }

@@ -2,8 +2,9 @@
 //! stores (the copy engine, a CLI) and of stores themselves.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,8 +15,8 @@ use oci_spec_types::{Descriptor, MediaType};
 
 use crate::{BlobStream, Error, ErrorKind, ReadOnlyTarget, Result, Target};
 
-/// A store wrapped to count what passes (per digest, and pushes in flight at once) and to
-/// misbehave on purpose as its [`Faults`] say; without faults it only counts.
+/// A store wrapped to count what passes (per digest, and pushes and fetches in flight at once)
+/// and to misbehave on purpose as its [`Faults`] say; without faults it only counts.
 #[derive(Debug, Default)]
 pub struct Instrumented<T> {
     inner: T,
@@ -24,8 +25,31 @@ pub struct Instrumented<T> {
     pushes: Mutex<HashMap<Digest, usize>>,
     push_calls: AtomicUsize,
     exists_calls: AtomicUsize,
-    in_flight: AtomicUsize,
-    max_in_flight: AtomicUsize,
+    pushing: Gauge,
+    /// Fetches whose content has not been read to its end (or dropped) yet.
+    fetching: Arc<Gauge>,
+}
+
+/// How many of something are under way, and the most there were at once.
+#[derive(Debug, Default)]
+struct Gauge {
+    now: AtomicUsize,
+    max: AtomicUsize,
+}
+
+impl Gauge {
+    fn enter(&self) {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max.fetch_max(now, Ordering::SeqCst);
+    }
+
+    fn leave(&self) {
+        self.now.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    fn max(&self) -> usize {
+        self.max.load(Ordering::SeqCst)
+    }
 }
 
 impl<T> Instrumented<T> {
@@ -38,8 +62,8 @@ impl<T> Instrumented<T> {
             pushes: Mutex::default(),
             push_calls: AtomicUsize::new(0),
             exists_calls: AtomicUsize::new(0),
-            in_flight: AtomicUsize::new(0),
-            max_in_flight: AtomicUsize::new(0),
+            pushing: Gauge::default(),
+            fetching: Arc::default(),
         }
     }
 
@@ -91,7 +115,12 @@ impl<T> Instrumented<T> {
 
     /// The most pushes that were in flight at once.
     pub fn max_pushes_in_flight(&self) -> usize {
-        self.max_in_flight.load(Ordering::SeqCst)
+        self.pushing.max()
+    }
+
+    /// The most fetches whose content was still being read at once.
+    pub fn max_fetches_in_flight(&self) -> usize {
+        self.fetching.max()
     }
 }
 
@@ -112,6 +141,7 @@ impl<T: ReadOnlyTarget> ReadOnlyTarget for Instrumented<T> {
     async fn fetch(&self, desc: &Descriptor) -> Result<BlobStream> {
         *lock(&self.fetches).entry(desc.digest.clone()).or_default() += 1;
         let mut stream = self.inner.fetch(desc).await?;
+        stream = counted(stream, self.fetching.clone());
         if let Some(chunk) = self.faults.chunk {
             stream = rechunk(stream, chunk);
         }
@@ -163,6 +193,27 @@ impl<T: ReadOnlyTarget> ReadOnlyTarget for Instrumented<T> {
     }
 }
 
+impl<T: Target> Instrumented<T> {
+    /// Pushes with the latencies the faults ask for.
+    async fn push_slowly(&self, desc: &Descriptor, mut content: BlobStream) -> Result<()> {
+        if let Some(latency) = self.faults.push_latency
+            && !latency.is_zero()
+        {
+            // (A zero sleep would still wait for the timer's next tick.)
+            tokio::time::sleep(latency).await;
+        }
+        if let Some(latency) = self.faults.write_latency {
+            let mut read = BytesMut::new();
+            while let Some(chunk) = content.next().await {
+                read.extend_from_slice(&chunk?);
+            }
+            tokio::time::sleep(latency).await;
+            content = crate::bytes_stream(read.freeze());
+        }
+        self.inner.push(desc, content).await
+    }
+}
+
 #[async_trait]
 impl<T: Target> Target for Instrumented<T> {
     async fn push(&self, desc: &Descriptor, content: BlobStream) -> Result<()> {
@@ -174,16 +225,9 @@ impl<T: Target> Target for Instrumented<T> {
                 format!("injected failure of push #{n} ({})", desc.digest),
             ));
         }
-        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        if let Some(latency) = self.faults.push_latency
-            && !latency.is_zero()
-        {
-            // (A zero sleep would still wait for the timer's next tick.)
-            tokio::time::sleep(latency).await;
-        }
-        let result = self.inner.push(desc, content).await;
-        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.pushing.enter();
+        let result = self.push_slowly(desc, content).await;
+        self.pushing.leave();
         result
     }
     async fn push_stream(&self, new: &crate::Unhashed, content: BlobStream) -> Result<Descriptor> {
@@ -204,6 +248,9 @@ impl<T: Target> Target for Instrumented<T> {
     async fn mount(&self, desc: &Descriptor, from_repository: &str) -> Result<bool> {
         self.inner.mount(desc, from_repository).await
     }
+    fn writes_locally(&self) -> bool {
+        !self.faults.remote && self.inner.writes_locally()
+    }
 }
 
 /// Faults an [`Instrumented`] store injects.
@@ -223,6 +270,12 @@ pub struct Faults {
     pub chunk: Option<usize>,
     /// A pause before each push, as a store across a network takes.
     pub push_latency: Option<Duration>,
+    /// A pause after each push has read its content and before it stores it, as a store that
+    /// syncs to disk takes.
+    pub write_latency: Option<Duration>,
+    /// The store counts as one across a network ([`Target::writes_locally`] is `false`),
+    /// whatever it wraps.
+    pub remote: bool,
 }
 
 impl Faults {
@@ -250,12 +303,47 @@ impl Faults {
         self
     }
 
+    /// Pauses `latency` after each push has read its content.
+    pub fn write_latency(mut self, latency: Duration) -> Self {
+        self.write_latency = Some(latency);
+        self
+    }
+
+    /// Makes the store count as one across a network.
+    pub fn remote(mut self) -> Self {
+        self.remote = true;
+        self
+    }
+
     /// Pauses `delay` before each fetched chunk of at most `chunk` bytes.
     pub fn slow(mut self, delay: Duration, chunk: usize) -> Self {
         self.delay = Some(delay);
         self.chunk = Some(chunk.max(1));
         self
     }
+}
+
+/// Counts `stream` in `gauge` until it ends, fails or is dropped.
+fn counted(mut stream: BlobStream, gauge: Arc<Gauge>) -> BlobStream {
+    struct Leave(Option<Arc<Gauge>>);
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            if let Some(g) = self.0.take() {
+                g.leave();
+            }
+        }
+    }
+    gauge.enter();
+    let mut leave = Leave(Some(gauge));
+    Box::pin(futures_util::stream::poll_fn(move |cx| {
+        let next = stream.as_mut().poll_next(cx);
+        if matches!(next, Poll::Ready(None | Some(Err(_))))
+            && let Some(g) = leave.0.take()
+        {
+            g.leave();
+        }
+        next
+    }))
 }
 
 fn rechunk(stream: BlobStream, size: usize) -> BlobStream {

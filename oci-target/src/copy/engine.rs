@@ -7,10 +7,16 @@
 //! has the node; a missing blob is copied by that same job, a manifest's children join the walk
 //! and the manifest is pushed by a job of its own once every child is done, so children always
 //! land before their parents. Nothing below a manifest the destination has is visited.
+//!
+//! Into a store whose writes are local ([`Target::writes_locally`]), `concurrency` counts the
+//! source's requests only: a job gives its turn back once the source's answer is read, and
+//! finishes the write (and its sync) while other jobs fetch. A bounded backlog of such jobs,
+//! [`LOCAL_BACKLOG`] per request, keeps the memory of content read and not yet written small.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -24,11 +30,18 @@ use crate::graph::{is_manifest, successors};
 use crate::progress::ProgressEvent;
 use crate::{BlobStream, Error, ErrorKind, ReadOnlyTarget, ReadOnlyTargetExt, Result, Target};
 
+/// Jobs a copy into a local store runs per request it may have open: the rest read content the
+/// source has answered with, or write and sync it.
+pub(crate) const LOCAL_BACKLOG: usize = 8;
+
 /// One copy's state across calls: what is done (so each node moves once), and the counts.
 pub(crate) struct Engine<'a> {
     src: &'a dyn ReadOnlyTarget,
     dst: &'a dyn Target,
     opts: &'a CopyGraphOptions,
+    /// Turns for the source's requests when the destination writes locally (`None`: every job
+    /// holds its turn throughout, the number of jobs being the limit).
+    requests: Option<Arc<tokio::sync::Semaphore>>,
     done: Mutex<HashSet<Digest>>,
     copied: AtomicU64,
     skipped: AtomicU64,
@@ -76,10 +89,14 @@ impl<'a> Engine<'a> {
         dst: &'a dyn Target,
         opts: &'a CopyGraphOptions,
     ) -> Self {
+        let requests = dst
+            .writes_locally()
+            .then(|| Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1))));
         Engine {
             src,
             dst,
             opts,
+            requests,
             done: Mutex::new(HashSet::new()),
             copied: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
@@ -124,7 +141,10 @@ impl<'a> Engine<'a> {
         for root in roots {
             self.add(&mut walk, root, 0, None)?;
         }
-        let limit = self.opts.concurrency.max(1);
+        let limit = match self.requests {
+            Some(_) => self.opts.concurrency.max(1) * LOCAL_BACKLOG,
+            None => self.opts.concurrency.max(1),
+        };
         let mut running: FuturesUnordered<JobFuture<'_>> = FuturesUnordered::new();
         loop {
             while running.len() < limit {
@@ -319,7 +339,7 @@ impl<'a> Engine<'a> {
             // source only if not (a registry does both in fewer requests than two calls).
             let open: crate::OpenContent<'_> = Box::pin(async move {
                 self.emit(ProgressEvent::Started { desc });
-                let stream = self.src.fetch(desc).await?;
+                let stream = self.fetch_source(desc).await?;
                 Ok(self.counted(desc, stream))
             });
             if self.dst.push_absent(desc, open).await? {
@@ -365,7 +385,38 @@ impl<'a> Engine<'a> {
                 return Ok(bytes);
             }
         }
+        let _turn = self.turn().await?;
         self.src.fetch_bytes(desc, max).await
+    }
+
+    /// Waits for a turn to send the source a request, when turns are counted apart from jobs.
+    async fn turn(&self) -> Result<Option<tokio::sync::OwnedSemaphorePermit>> {
+        let Some(requests) = &self.requests else {
+            return Ok(None);
+        };
+        let permit = requests
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::new(ErrorKind::Io, "the copy's request turns were closed"))?;
+        Ok(Some(permit))
+    }
+
+    /// Fetches `desc` from the source in a turn of its own, given back once the content is read
+    /// to its end (or the stream fails or is dropped).
+    async fn fetch_source(&self, desc: &Descriptor) -> Result<BlobStream> {
+        let Some(turn) = self.turn().await? else {
+            return self.src.fetch(desc).await;
+        };
+        let mut stream = self.src.fetch(desc).await?;
+        let mut turn = Some(turn);
+        Ok(Box::pin(futures_util::stream::poll_fn(move |cx| {
+            let next = stream.as_mut().poll_next(cx);
+            if matches!(next, Poll::Ready(None | Some(Err(_)))) {
+                drop(turn.take());
+            }
+            next
+        })))
     }
 
     async fn push_manifest(&self, desc: &Descriptor, bytes: Bytes) -> Result<()> {
@@ -413,7 +464,7 @@ impl<'a> Engine<'a> {
             }
         }
         self.emit(ProgressEvent::Started { desc });
-        let stream = self.src.fetch(desc).await?;
+        let stream = self.fetch_source(desc).await?;
         let stream = self.counted(desc, stream);
         self.dst.push(desc, stream).await?;
         self.finish(desc, desc.size);
