@@ -148,26 +148,41 @@ pub(crate) fn workloads(
                 host: &host,
                 pid,
                 log: None,
+                kind: Instance::Quiet,
             };
             out.extend(graph(env, &peer, &quiet, graph_dir));
             // Distribution logs each request's handler time when asked, at a cost in its own
             // CPU: the served floor comes from copies on an instance of its own that does,
-            // beside the figures above, which it would slow.
-            let logged = match registry {
-                "distribution 2.8" => Some(Registry::start(
-                    Config::new(Auth::Anonymous).with_request_log(),
-                )),
-                "distribution v3.1.1" => Registry::start_peer(Peer::RegistryV3, true),
+            // beside the figures above, which it would slow. Distribution also syncs each
+            // upload's files to disk several times: an instance keeping its storage in memory
+            // shows what of a copy to it is the client's.
+            let start = |config: Config| match registry {
+                "distribution 2.8" => Some(Registry::start(config)),
+                "distribution v3.1.1" => Registry::start_peer(Peer::RegistryV3, &config),
                 _ => None,
             };
-            if let Some(r) = &logged {
+            let in_memory = Path::new("/dev/shm");
+            for kind in [Instance::Logging, Instance::InMemory] {
+                let config = Config::new(Auth::Anonymous);
+                let config = match kind {
+                    Instance::InMemory if in_memory.is_dir() => config.with_storage_in(in_memory),
+                    Instance::InMemory => {
+                        eprintln!("oras-graph on {registry} in memory not run: no /dev/shm");
+                        continue;
+                    }
+                    _ => config.with_request_log(),
+                };
+                let Some(r) = start(config) else {
+                    continue;
+                };
                 let log = r.log_path();
                 let at = At {
                     registry,
                     key: &key,
                     host: r.host(),
-                    pid: registry_pid(r),
-                    log: Some(&log),
+                    pid: registry_pid(&r),
+                    log: (kind == Instance::Logging).then_some(log.as_path()),
+                    kind,
                 };
                 out.extend(graph(env, &peer, &at, graph_dir));
             }
@@ -176,14 +191,27 @@ pub(crate) fn workloads(
     out
 }
 
-/// A registry measured on: its name, the name's form in workload ids, its host and process, and
-/// the log its request lines go to when it writes them.
+/// A registry measured on: its name, the name's form in workload ids, its host and process, the
+/// log its request lines go to when it writes them, and what kind of instance it is.
 struct At<'a> {
     registry: &'a str,
     key: &'a str,
     host: &'a str,
     pid: Option<u32>,
     log: Option<&'a Path>,
+    kind: Instance,
+}
+
+/// The instances of a registry the graph is copied on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Instance {
+    /// As it runs by default: the targets are judged here.
+    Quiet,
+    /// Logging each request with its handler's time, for the served floor.
+    Logging,
+    /// Its storage in memory: a copy to it without the registry's disk syncs. Layout to
+    /// registry only (a copy from it reads what the page cache holds either way).
+    InMemory,
 }
 
 /// The 1,201-node graph, layout to registry and back, ours against oras-go at one concurrency.
@@ -194,6 +222,7 @@ fn graph(env: &Env, peer: &str, at: &At<'_>, graph_dir: &str) -> Vec<Workload> {
         host,
         pid,
         log,
+        kind,
     } = *at;
     let mut out = Vec::new();
     let src_registry = format!("{host}/bench/oras-graph-src");
@@ -207,12 +236,16 @@ fn graph(env: &Env, peer: &str, at: &At<'_>, graph_dir: &str) -> Vec<Workload> {
         assert!(status.success(), "seeding the graph on {registry}");
     }
     for (to_registry, direction) in [(true, "layout to registry"), (false, "registry to layout")] {
-        // On a registry logging each request, the runs are for the served floor only.
-        let served = log.is_some();
-        let (suffix, logging) = if served {
-            ("-served", ", registry logging each request")
-        } else {
-            ("", "")
+        if kind == Instance::InMemory && !to_registry {
+            continue;
+        }
+        // The targets are judged on the registry as it runs by default; the other instances
+        // show floors.
+        let judged = kind == Instance::Quiet;
+        let (suffix, logging) = match kind {
+            Instance::Quiet => ("", ""),
+            Instance::Logging => ("-served", ", registry logging each request"),
+            Instance::InMemory => ("-memory", ", registry storage in memory"),
         };
         eprintln!("oras-graph {direction} on {registry}{logging}");
         let id = format!(
@@ -230,7 +263,9 @@ fn graph(env: &Env, peer: &str, at: &At<'_>, graph_dir: &str) -> Vec<Workload> {
              floors: the registry's CPU time over the cores, alone and with ours; on a \
              distribution instance logging each request (its own workload, no targets: the \
              logging costs the registry CPU), the time its handlers took over the 4 requests \
-             a tool may have open at once.",
+             a tool may have open at once. On a distribution instance keeping its storage in \
+             memory (its own workload, no targets), the copy to it without the registry's \
+             disk syncs.",
         );
         w.items = Some(1201);
         // Source and destination of run `i` of `who`, in the tool's spelling of a layout and a
@@ -271,10 +306,11 @@ fn graph(env: &Env, peer: &str, at: &At<'_>, graph_dir: &str) -> Vec<Workload> {
             // Only a layout destination syncs.
             tools.remove(1);
         }
-        w.rows = measure_tools_watching(env.runs, &mut tools, pid, log);
-        let target = |t| (!served).then_some(t);
+        // Short runs whose times move with the disk: at least 5 of them for a steady median.
+        w.rows = measure_tools_watching(env.runs.max(5), &mut tools, pid, log);
+        let target = |t| judged.then_some(t);
         w.ratio("ours", "oras-go", target(("<=", 0.8)));
-        if !served {
+        if judged {
             w.rss_over("ours", "oras-go", 8.0);
         }
         let cores = std::thread::available_parallelism().map_or(1, usize::from);

@@ -53,8 +53,21 @@ fn log_level(request_log: bool) -> &'static str {
     if request_log { "info" } else { "error" }
 }
 
-/// Starts a peer, or says in one line why it does not run.
-fn start_peer(peer: Peer, request_log: bool) -> Option<Registry> {
+/// The folder for a registry's files (its storage among them): a new one under `parent`, or
+/// under the system's temporary folder.
+fn registry_dir(parent: Option<&Path>, name: &str) -> PathBuf {
+    parent
+        .map_or_else(std::env::temp_dir, Path::to_path_buf)
+        .join(format!(
+            "{name}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        ))
+}
+
+/// Starts a peer, or says in one line why it does not run. Of `config`, only `request_log`
+/// and `storage_parent` apply.
+fn start_peer(peer: Peer, config: &Config) -> Option<Registry> {
     use std::io::Write;
     let name = peer.binary();
     let binary = match std::env::var_os("OCI_PEERS_DIR") {
@@ -75,27 +88,30 @@ fn start_peer(peer: Peer, request_log: bool) -> Option<Registry> {
         );
         return None;
     }
-    let dir = std::env::temp_dir().join(format!(
-        "oci-test-peer-{name}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-    ));
+    let dir = registry_dir(
+        config.storage_parent.as_deref(),
+        &format!("oci-test-peer-{name}"),
+    );
     std::fs::create_dir_all(dir.join("data")).expect("create the peer's folder");
     let host = format!("127.0.0.1:{}", free_port());
     let data = dir.join("data");
-    let config = dir.join("config.yml");
+    let config_file = dir.join("config.yml");
     let args: Vec<&std::ffi::OsStr> = match peer {
         Peer::RegistryV3 => {
             std::fs::write(
-                &config,
+                &config_file,
                 format!(
                     "version: 0.1\nlog:\n  level: {}\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n  secret: oci-test-registry-secret\n",
-                    log_level(request_log),
+                    log_level(config.request_log),
                     data.display()
                 ),
             )
             .expect("write the peer's config");
-            vec![binary.as_os_str(), "serve".as_ref(), config.as_os_str()]
+            vec![
+                binary.as_os_str(),
+                "serve".as_ref(),
+                config_file.as_os_str(),
+            ]
         }
         Peer::Olareg => vec![binary.as_os_str(), host.as_ref(), data.as_os_str()],
     };
@@ -143,6 +159,9 @@ pub struct Config {
     /// Log every request with the time its handler took (level `info`), in
     /// [`Registry::log_path`].
     pub request_log: bool,
+    /// Where the registry's folder (its storage among them) goes: the system's temporary
+    /// folder when `None`.
+    pub storage_parent: Option<PathBuf>,
 }
 
 impl Config {
@@ -155,7 +174,15 @@ impl Config {
             s3: false,
             s3_faults: None,
             request_log: false,
+            storage_parent: None,
         }
+    }
+
+    /// Keeps the registry's folder, its storage among them, under `parent` (a memory-backed
+    /// filesystem, say, to take the disk out of what is measured).
+    pub fn with_storage_in(mut self, parent: impl Into<PathBuf>) -> Config {
+        self.storage_parent = Some(parent.into());
+        self
     }
 
     /// Logs every request with the time its handler took.
@@ -301,14 +328,15 @@ impl Registry {
             Peer::RegistryV3 => &V3,
             Peer::Olareg => &OLAREG,
         };
-        cell.get_or_init(|| start_peer(peer, false)).as_ref()
+        cell.get_or_init(|| start_peer(peer, &Config::new(Auth::Anonymous)))
+            .as_ref()
     }
 
-    /// A peer registry of its own (not shared), as [`Registry::peer`] starts them; with
-    /// `request_log`, distribution logs every request with its handler's time in
-    /// [`Registry::log_path`] (olareg logs as it always does).
-    pub fn start_peer(peer: Peer, request_log: bool) -> Option<Registry> {
-        start_peer(peer, request_log)
+    /// A peer registry of its own (not shared), as [`Registry::peer`] starts them. Of
+    /// `config`, `request_log` (distribution logs every request with its handler's time in
+    /// [`Registry::log_path`]; olareg logs as it always does) and `storage_parent` apply.
+    pub fn start_peer(peer: Peer, config: &Config) -> Option<Registry> {
+        start_peer(peer, config)
     }
 
     /// The shared TLS registry (anonymous).
@@ -325,11 +353,7 @@ impl Registry {
     /// within 20 seconds (with its output).
     pub fn start(config: Config) -> Registry {
         let binary = find_binary();
-        let dir = std::env::temp_dir().join(format!(
-            "oci-test-registry-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-        ));
+        let dir = registry_dir(config.storage_parent.as_deref(), "oci-test-registry");
         std::fs::create_dir_all(dir.join("data")).expect("create the registry folder");
         let ca = test_ca();
         std::fs::write(dir.join("ca.pem"), &ca.cert_pem).expect("write the CA");

@@ -83,3 +83,22 @@ fn tls_listens_and_shares_the_test_ca() {
         ),
     }
 }
+
+#[test]
+fn storage_goes_where_the_config_says_and_is_removed_with_the_registry() {
+    let parent = tempfile::tempdir().unwrap();
+    let config = oci_test_registry::Config::new(oci_test_registry::Auth::Anonymous)
+        .with_storage_in(parent.path());
+    let registry = Registry::start(config);
+    assert_eq!(status_of_v2(registry.host(), None).0, 200);
+    let storage = registry.storage_dir();
+    assert!(storage.starts_with(parent.path()), "{}", storage.display());
+    assert!(storage.is_dir());
+    drop(registry);
+    // The watchdog removes the folder once the registry has stopped.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while storage.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(!storage.exists(), "{} is left behind", storage.display());
+}
