@@ -62,8 +62,13 @@ fn ranged_gets(r: &Registry, from: usize) -> usize {
         .count()
 }
 
+/// Held by the tests that hold tens of megabytes at once: the conformance suite measures the
+/// process's peak memory around its large blob, which another test's buffers must not raise.
+static MEMORY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_on_object_storage() {
+    let _alone = MEMORY.lock().await;
     let r = Registry::s3();
     let repo = Client::new(config(r))
         .unwrap()
@@ -78,6 +83,7 @@ async fn conformance_on_object_storage() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pulls_follow_presigned_redirects_whole_and_in_ranges_without_our_credentials() {
+    let _alone = MEMORY.lock().await;
     let r = Registry::s3();
     let repo = Client::new(config(r))
         .unwrap()
@@ -178,6 +184,7 @@ async fn the_probe_reports_blob_redirects_to_another_origin() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_download_cut_on_the_presigned_url_resumes_with_range_on_a_fresh_redirect() {
     use oci_test_registry::{Auth, Config, FaultPlan};
+    let _alone = MEMORY.lock().await;
     // Downloads from presigned URLs (never the registry's own calls to S3) are cut every few
     // megabytes, 7 times in 10.
     let plan = FaultPlan::new(23)
