@@ -45,6 +45,19 @@ pub fn bytes_stream(data: Bytes) -> BlobStream {
     Box::pin(futures_util::stream::iter(pieces.collect::<Vec<_>>()))
 }
 
+/// `stream`, keeping `guard` until the stream ends, fails or is dropped, whichever comes first
+/// (a turn given back, a count lowered, once the content is read).
+pub(crate) fn holding<G: Send + 'static>(mut stream: BlobStream, guard: G) -> BlobStream {
+    let mut guard = Some(guard);
+    Box::pin(futures_util::stream::poll_fn(move |cx| {
+        let next = stream.as_mut().poll_next(cx);
+        if matches!(next, std::task::Poll::Ready(None | Some(Err(_)))) {
+            drop(guard.take());
+        }
+        next
+    }))
+}
+
 /// Reads a stream to the end into one buffer, refusing more than `max` bytes.
 ///
 /// # Errors

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::Poll;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -324,26 +323,15 @@ impl Faults {
 }
 
 /// Counts `stream` in `gauge` until it ends, fails or is dropped.
-fn counted(mut stream: BlobStream, gauge: Arc<Gauge>) -> BlobStream {
-    struct Leave(Option<Arc<Gauge>>);
+fn counted(stream: BlobStream, gauge: Arc<Gauge>) -> BlobStream {
+    struct Leave(Arc<Gauge>);
     impl Drop for Leave {
         fn drop(&mut self) {
-            if let Some(g) = self.0.take() {
-                g.leave();
-            }
+            self.0.leave();
         }
     }
     gauge.enter();
-    let mut leave = Leave(Some(gauge));
-    Box::pin(futures_util::stream::poll_fn(move |cx| {
-        let next = stream.as_mut().poll_next(cx);
-        if matches!(next, Poll::Ready(None | Some(Err(_))))
-            && let Some(g) = leave.0.take()
-        {
-            g.leave();
-        }
-        next
-    }))
+    crate::ext::holding(stream, Leave(gauge))
 }
 
 fn rechunk(stream: BlobStream, size: usize) -> BlobStream {

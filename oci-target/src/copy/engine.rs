@@ -16,7 +16,6 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::Poll;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -408,15 +407,8 @@ impl<'a> Engine<'a> {
         let Some(turn) = self.turn().await? else {
             return self.src.fetch(desc).await;
         };
-        let mut stream = self.src.fetch(desc).await?;
-        let mut turn = Some(turn);
-        Ok(Box::pin(futures_util::stream::poll_fn(move |cx| {
-            let next = stream.as_mut().poll_next(cx);
-            if matches!(next, Poll::Ready(None | Some(Err(_)))) {
-                drop(turn.take());
-            }
-            next
-        })))
+        let stream = self.src.fetch(desc).await?;
+        Ok(crate::ext::holding(stream, turn))
     }
 
     async fn push_manifest(&self, desc: &Descriptor, bytes: Bytes) -> Result<()> {
