@@ -10,28 +10,27 @@ use std::path::Path;
 
 use oci_target::Result;
 
-/// Writes `bytes` (verified) as the blob at `target`, whose directory the caller checked.
-/// `Ok(false)` when this cannot be done here and the caller must stage the blob instead.
+/// Writes `bytes` (verified) as an unnamed file in the directory of `target`, which the caller
+/// checked, synced when `fsync` says. `Ok(None)` when this cannot be done here and the caller
+/// must stage the blob instead.
 ///
 /// # Errors
 ///
-/// I/O errors writing or syncing the content, or linking it.
+/// I/O errors writing or syncing the content.
 #[cfg(target_os = "linux")]
-pub(crate) fn place(target: &Path, bytes: &[u8], fsync: bool) -> Result<bool> {
+pub(crate) fn write(target: &Path, bytes: &[u8], fsync: bool) -> Result<Option<std::fs::File>> {
     use std::io::Write;
-    use std::os::fd::AsRawFd;
 
     use oci_target::Error;
-    use rustix::fs::{AtFlags, CWD, Mode, OFlags};
-    use rustix::io::Errno;
+    use rustix::fs::{Mode, OFlags};
 
     let Some(dir) = target.parent() else {
-        return Ok(false);
+        return Ok(None);
     };
     let flags = OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC;
     let Ok(fd) = rustix::fs::open(dir, flags, Mode::from_raw_mode(0o666)) else {
         // Not supported by this filesystem, or the directory is not made yet.
-        return Ok(false);
+        return Ok(None);
     };
     let mut file = std::fs::File::from(fd);
     file.write_all(bytes)
@@ -40,10 +39,26 @@ pub(crate) fn place(target: &Path, bytes: &[u8], fsync: bool) -> Result<bool> {
         file.sync_data()
             .map_err(|e| Error::at_path("cannot sync a blob in", dir, e))?;
     }
+    Ok(Some(file))
+}
+
+/// Links the unnamed `file` under `target`. `Ok(false)` when the name is taken (a leftover to
+/// replace, or a concurrent writer) or there is no `/proc`: the caller stages instead.
+///
+/// # Errors
+///
+/// Other I/O errors linking the file.
+#[cfg(target_os = "linux")]
+pub(crate) fn link(file: &std::fs::File, target: &Path) -> Result<bool> {
+    use std::os::fd::AsRawFd;
+
+    use oci_target::Error;
+    use rustix::fs::{AtFlags, CWD};
+    use rustix::io::Errno;
+
     let unnamed = format!("/proc/self/fd/{}", file.as_raw_fd());
     match rustix::fs::linkat(CWD, unnamed.as_str(), CWD, target, AtFlags::SYMLINK_FOLLOW) {
         Ok(()) => Ok(true),
-        // Taken (a leftover to replace, or a concurrent writer), or no /proc: stage instead.
         Err(Errno::EXIST | Errno::NOENT | Errno::PERM | Errno::ACCESS) => Ok(false),
         Err(e) => Err(Error::at_path(
             "cannot link the verified blob into",
@@ -55,6 +70,12 @@ pub(crate) fn place(target: &Path, bytes: &[u8], fsync: bool) -> Result<bool> {
 
 /// Elsewhere the caller always stages.
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn place(_target: &Path, _bytes: &[u8], _fsync: bool) -> Result<bool> {
+pub(crate) fn write(_target: &Path, _bytes: &[u8], _fsync: bool) -> Result<Option<std::fs::File>> {
+    Ok(None)
+}
+
+/// Never reached elsewhere: [`write`] made no file.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn link(_file: &std::fs::File, _target: &Path) -> Result<bool> {
     Ok(false)
 }

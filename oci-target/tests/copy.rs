@@ -356,7 +356,7 @@ async fn concurrency_is_bounded_and_used() {
         } else {
             // A local store's writes go on beside the next requests, a bounded number at once.
             assert!(
-                writes > limit && writes <= 8 * limit,
+                writes > limit && writes <= 16 * limit,
                 "{writes} local writes in flight at concurrency {limit}"
             );
         }

@@ -30,8 +30,11 @@ use crate::progress::ProgressEvent;
 use crate::{BlobStream, Error, ErrorKind, ReadOnlyTarget, ReadOnlyTargetExt, Result, Target};
 
 /// Jobs a copy into a local store runs per request it may have open: the rest read content the
-/// source has answered with, or write and sync it.
-pub(crate) const LOCAL_BACKLOG: usize = 8;
+/// source has answered with, or write and sync it. A store that makes many small writes durable
+/// with one shared sync (the layout does) needs enough of them waiting at once for the sync to
+/// cover many: at 8 per request a copy of small blobs from a fast registry waited on the syncs,
+/// at 16 it did not. The content waiting is the small blobs' (a larger one streams to a file).
+pub(crate) const LOCAL_BACKLOG: usize = 16;
 
 /// One copy's state across calls: what is done (so each node moves once), and the counts.
 pub(crate) struct Engine<'a> {
