@@ -832,10 +832,12 @@ pub(crate) fn run(args: &[String]) {
                     "Layout: write {} MiB, then read it back verified",
                     file_size >> 20
                 ),
-                "Ours pushes the file into a new layout (staged, verified, renamed) and reads it \
-                 back through the verifying stream. The floor hashes twice as a verified round \
-                 trip must: `openssl dgst -sha256 FILE && cat FILE > COPY && openssl dgst -sha256 \
-                 COPY`.",
+                "Ours pushes the file into a new layout (staged, verified, synced, renamed) and \
+                 reads it back through the verifying stream. The floor hashes twice as a verified \
+                 round trip must: `openssl dgst -sha256 FILE && cat FILE > COPY && openssl dgst \
+                 -sha256 COPY`. It does not sync the copy to disk, which our layout does before a \
+                 blob is visible: the same floor with `sync COPY`, and ours with \
+                 `LayoutOptions::with_fsync(false)`, show what the sync costs.",
             );
             w.bytes = Some(file_size);
             let copy = env.path("copy");
@@ -859,6 +861,20 @@ pub(crate) fn run(args: &[String]) {
                         env.path(&format!("layout-{}", i.saturating_sub(1))),
                     );
                 }),
+                Tool::new("ours: oci-layout, no fsync", |i| {
+                    env.worker(&[
+                        "layout-write-read-nosync",
+                        &env.path(&format!("layout-nosync-{i}")),
+                        &fd,
+                        &fs,
+                        &file_s,
+                    ])
+                })
+                .prepare(|i| {
+                    let _ = std::fs::remove_dir_all(
+                        env.path(&format!("layout-nosync-{}", i.saturating_sub(1))),
+                    );
+                }),
                 Tool::new("openssl dgst + cat + openssl dgst", |_| {
                     (
                         "sh".into(),
@@ -874,6 +890,21 @@ pub(crate) fn run(args: &[String]) {
                 .prepare(|_| {
                     let _ = std::fs::remove_file(&copy);
                 }),
+                Tool::new("openssl dgst + cat + sync + openssl dgst", |_| {
+                    (
+                        "sh".into(),
+                        vec![
+                            "-c".into(),
+                            format!(
+                                "openssl dgst -sha256 '{file_s}' && cat '{file_s}' > '{copy}' \
+                                 && sync '{copy}' && openssl dgst -sha256 '{copy}'"
+                            ),
+                        ],
+                    )
+                })
+                .prepare(|_| {
+                    let _ = std::fs::remove_file(&copy);
+                }),
             ];
             w.rows = measure_tools(runs, &mut tools, None);
             w.ratio(
@@ -881,8 +912,21 @@ pub(crate) fn run(args: &[String]) {
                 "openssl dgst + cat + openssl dgst",
                 Some(("<=", 1.1)),
             );
+            // What the target's floor leaves out: the sync that makes the blob durable before it
+            // is visible. The same floor with `sync` of the copy, and ours without syncing.
+            w.ratio(
+                "ours: oci-layout",
+                "openssl dgst + cat + sync + openssl dgst",
+                None,
+            );
+            w.ratio(
+                "ours: oci-layout, no fsync",
+                "openssl dgst + cat + openssl dgst",
+                None,
+            );
             for i in 0..=runs {
                 let _ = std::fs::remove_dir_all(env.path(&format!("layout-{i}")));
+                let _ = std::fs::remove_dir_all(env.path(&format!("layout-nosync-{i}")));
             }
             finish(&mut workloads, w, &[&copy]);
         }

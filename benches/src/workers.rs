@@ -29,12 +29,16 @@ pub(crate) fn run(args: &[String]) {
             ("graph-layout", [dir]) => {
                 crate::harness::graph_layout(Path::new(dir)).await;
             }
-            ("layout-write-read", [dir, digest, size, file]) => {
+            (
+                kind @ ("layout-write-read" | "layout-write-read-nosync"),
+                [dir, digest, size, file],
+            ) => {
                 layout_write_read(
                     dir,
                     &Digest::parse(digest).unwrap(),
                     size.parse().unwrap(),
                     Path::new(file),
+                    kind == "layout-write-read",
                 )
                 .await
             }
@@ -202,10 +206,9 @@ async fn oci_client_push(host: &str, repo: &str, digest: &Digest, size: u64, fil
 }
 
 /// Pushes the file into a new layout at `dir`, then reads it back to the end, verified.
-async fn layout_write_read(dir: &str, digest: &Digest, size: u64, file: &Path) {
-    let store = oci_layout::OciLayout::create(dir, oci_layout::LayoutOptions::default())
-        .await
-        .unwrap();
+async fn layout_write_read(dir: &str, digest: &Digest, size: u64, file: &Path, fsync: bool) {
+    let options = oci_layout::LayoutOptions::default().with_fsync(fsync);
+    let store = oci_layout::OciLayout::create(dir, options).await.unwrap();
     let d = desc(digest, size);
     store
         .push(&d, oci_target::open_file_stream(file).unwrap())
