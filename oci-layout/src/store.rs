@@ -239,83 +239,64 @@ impl OciLayout {
             std::process::id(),
             STAGING.fetch_add(1, Ordering::Relaxed)
         ));
-        let make_ingest = move || -> Result<()> {
-            if !have_ingest {
-                std::fs::create_dir_all(&staging_dir)
-                    .map_err(|e| Error::at_path("cannot create", &staging_dir, e))?;
-                paths::check_dir(&staging_dir)?;
-            }
-            Ok(())
+        let staging = Staging {
+            dir: staging_dir,
+            have_dir: have_ingest,
+            file: staging,
         };
         let fsync = self.inner.options.fsync;
         let to = target.clone();
         let kept = if desc.size <= SMALL_BLOB {
-            // Small content is verified in memory and written without a name (or staged). Its
-            // data is made durable by a filesystem sync shared with the other small blobs
-            // written meanwhile (one device flush for all of them, not one each), and only then
-            // is it linked (or moved) into place.
+            // Small content is verified in memory and written without a name (or staged). Where
+            // the layout syncs, its data is made durable by a filesystem sync shared with the
+            // other small blobs written meanwhile (one device flush for all of them, not one
+            // each) before it is linked (or moved) into place, and the next such sync makes the
+            // link durable. Elsewhere it is written, synced and placed in one blocking step.
             let verified = oci_target::verified_stream(desc, content)?;
             let bytes = oci_target::read_to_bytes(verified, desc.size).await?;
             let shared = fsync && crate::dirsync::FILESYSTEM_SYNC;
-            let each = fsync && !shared;
-            let (data, to_w, staging_w) = (bytes.clone(), to.clone(), staging.clone());
-            let make_ingest = Arc::new(make_ingest);
-            let ingest = make_ingest.clone();
-            let written = tokio::task::spawn_blocking(move || -> Result<Small> {
-                if let Some(file) = crate::unnamed::write(&to_w, &data, each)? {
-                    return Ok(Small::Unnamed(file));
-                }
-                ingest()?;
-                let written = write_small(&staging_w, &data, each);
-                if written.is_err() {
-                    let _ = std::fs::remove_file(&staging_w);
-                }
-                written.map(|()| Small::Staged)
-            })
-            .await
-            .map_err(join)??;
-            if shared && let Err(e) = self.inner.syncs.filesystem(&self.inner.root).await {
-                if matches!(written, Small::Staged) {
-                    let _ = tokio::fs::remove_file(&staging).await;
-                }
-                return Err(e);
-            }
             let data = bytes.clone();
-            tokio::task::spawn_blocking(move || match written {
-                Small::Staged => commit(&staging, &to),
-                Small::Unnamed(file) => {
-                    if crate::unnamed::link(&file, &to)? {
-                        return Ok(());
+            if !shared {
+                tokio::task::spawn_blocking(move || {
+                    let written = write_small(&to, &staging, &data, fsync)?;
+                    place_small(written, &to, &staging, &data, fsync)
+                })
+                .await
+                .map_err(join)??;
+            } else {
+                let (to_w, staging_w) = (to.clone(), staging.clone());
+                let written = tokio::task::spawn_blocking(move || {
+                    write_small(&to_w, &staging_w, &data, false)
+                })
+                .await
+                .map_err(join)??;
+                if let Err(e) = self.inner.syncs.filesystem(&self.inner.root).await {
+                    if matches!(written, Small::Staged) {
+                        let _ = tokio::fs::remove_file(&staging.file).await;
                     }
-                    // The name is taken by a leftover: stage, sync this one alone, replace.
-                    make_ingest()?;
-                    let written = write_small(&staging, &data, fsync);
-                    if written.is_err() {
-                        let _ = std::fs::remove_file(&staging);
-                    }
-                    written?;
-                    commit(&staging, &to)
+                    return Err(e);
                 }
-            })
-            .await
-            .map_err(join)??;
-            if shared {
-                // The next filesystem sync, shared with the data of the small blobs written
-                // meanwhile, makes the link (or rename) durable: one device flush serves both.
+                let data = bytes.clone();
+                tokio::task::spawn_blocking(move || {
+                    place_small(written, &to, &staging, &data, true)
+                })
+                .await
+                .map_err(join)??;
                 self.inner.syncs.filesystem(&self.inner.root).await?;
                 return Ok(Some(bytes));
             }
             Some(bytes)
         } else {
-            tokio::task::spawn_blocking(make_ingest)
+            let prepared = staging.clone();
+            tokio::task::spawn_blocking(move || prepared.prepare())
                 .await
                 .map_err(join)??;
-            let written = write_verified(&staging, desc, content, fsync).await;
+            let written = write_verified(&staging.file, desc, content, fsync).await;
             if let Err(e) = written {
-                let _ = tokio::fs::remove_file(&staging).await;
+                let _ = tokio::fs::remove_file(&staging.file).await;
                 return Err(e);
             }
-            tokio::task::spawn_blocking(move || commit(&staging, &to))
+            tokio::task::spawn_blocking(move || commit(&staging.file, &to))
                 .await
                 .map_err(join)??;
             None
@@ -726,6 +707,50 @@ impl Target for OciLayout {
 /// Blobs up to this size are verified in memory and written in one blocking step.
 const SMALL_BLOB: u64 = 256 * 1024;
 
+/// Where a blob is staged under `ingest/`: the folder (and whether it was there already, as
+/// checked), and the file.
+#[derive(Clone)]
+struct Staging {
+    dir: PathBuf,
+    have_dir: bool,
+    file: PathBuf,
+}
+
+impl Staging {
+    /// Makes the staging folder if it was missing, and checks it.
+    fn prepare(&self) -> Result<()> {
+        if !self.have_dir {
+            std::fs::create_dir_all(&self.dir)
+                .map_err(|e| Error::at_path("cannot create", &self.dir, e))?;
+            paths::check_dir(&self.dir)?;
+        }
+        Ok(())
+    }
+
+    /// Writes `bytes` to the staging file, synced when `fsync` says; removes it on failure.
+    fn write(&self, bytes: &[u8], fsync: bool) -> Result<()> {
+        use std::io::Write;
+        let path = &self.file;
+        let written = (|| {
+            let mut file = std::fs::File::create(path)
+                .map_err(|e| Error::at_path("cannot create", path, e))?;
+            file.write_all(bytes)
+                .map_err(|e| Error::at_path("cannot write", path, e))?;
+            if fsync {
+                // The data and what is needed to read it back (its length); the rename that
+                // follows is made durable by the directory's sync.
+                file.sync_data()
+                    .map_err(|e| Error::at_path("cannot sync", path, e))?;
+            }
+            Ok(())
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(path);
+        }
+        written
+    }
+}
+
 /// A small blob written and not yet in place.
 enum Small {
     /// An unnamed file in the blob's directory, to be linked.
@@ -734,20 +759,37 @@ enum Small {
     Staged,
 }
 
-/// Writes a small verified blob to its staging file, synced when `fsync` says.
-fn write_small(staging: &Path, bytes: &[u8], fsync: bool) -> Result<()> {
-    use std::io::Write;
-    let mut file =
-        std::fs::File::create(staging).map_err(|e| Error::at_path("cannot create", staging, e))?;
-    file.write_all(bytes)
-        .map_err(|e| Error::at_path("cannot write", staging, e))?;
-    if fsync {
-        // The data and what is needed to read it back (its length); the rename that follows is
-        // made durable by the directory's sync.
-        file.sync_data()
-            .map_err(|e| Error::at_path("cannot sync", staging, e))?;
+/// Writes a small verified blob without a name in its directory, or else to its staging file;
+/// synced when `fsync` says.
+fn write_small(to: &Path, staging: &Staging, bytes: &[u8], fsync: bool) -> Result<Small> {
+    if let Some(file) = crate::unnamed::write(to, bytes, fsync)? {
+        return Ok(Small::Unnamed(file));
     }
-    Ok(())
+    staging.prepare()?;
+    staging.write(bytes, fsync)?;
+    Ok(Small::Staged)
+}
+
+/// Puts a small blob [`write_small`] wrote at `to`. Where a leftover takes the name, the blob is
+/// staged (synced when `fsync` says) and the rename replaces the leftover.
+fn place_small(
+    written: Small,
+    to: &Path,
+    staging: &Staging,
+    bytes: &[u8],
+    fsync: bool,
+) -> Result<()> {
+    match written {
+        Small::Staged => commit(&staging.file, to),
+        Small::Unnamed(file) => {
+            if crate::unnamed::link(&file, to)? {
+                return Ok(());
+            }
+            staging.prepare()?;
+            staging.write(bytes, fsync)?;
+            commit(&staging.file, to)
+        }
+    }
 }
 
 /// Moves a verified staging file to its blob path, making the blob's directories first if they

@@ -693,18 +693,23 @@ async fn a_push_killed_midway_leaves_a_staging_file_never_a_blob() {
 
 #[tokio::test]
 async fn a_short_leftover_under_a_blobs_name_is_replaced_by_the_next_push() {
-    let (dir, store) = layout("leftover").await;
-    let (small, data) = conformance::push_blob(&store, "leftover", 1000).await;
-    let path = store.blob_path(&small.digest);
-    // What a crash between creating a blob and writing it can leave on some filesystems.
-    std::fs::write(&path, b"short").unwrap();
-    assert!(!store.exists(&small).await.unwrap());
-    store.push_bytes(&small, data.clone()).await.unwrap();
-    assert_eq!(std::fs::read(&path).unwrap(), data);
-    assert!(store.exists(&small).await.unwrap());
-    let ingest: Vec<_> = std::fs::read_dir(dir.join("ingest"))
-        .map(|d| d.collect())
-        .unwrap_or_default();
-    assert!(ingest.is_empty(), "staging files left: {ingest:?}");
-    std::fs::remove_dir_all(&dir).unwrap();
+    for fsync in [true, false] {
+        let dir = temp(&format!("leftover-{fsync}"));
+        let store = OciLayout::create(&dir, LayoutOptions::default().with_fsync(fsync))
+            .await
+            .unwrap();
+        let (small, data) = conformance::push_blob(&store, "leftover", 1000).await;
+        let path = store.blob_path(&small.digest);
+        // What a crash between creating a blob and writing it can leave on some filesystems.
+        std::fs::write(&path, b"short").unwrap();
+        assert!(!store.exists(&small).await.unwrap());
+        store.push_bytes(&small, data.clone()).await.unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), data, "fsync {fsync}");
+        assert!(store.exists(&small).await.unwrap());
+        let ingest: Vec<_> = std::fs::read_dir(dir.join("ingest"))
+            .map(|d| d.collect())
+            .unwrap_or_default();
+        assert!(ingest.is_empty(), "staging files left: {ingest:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
