@@ -169,6 +169,40 @@ impl Workload {
         }
     }
 
+    /// The CPU a verified pull cannot do without, over the cores, as a share of each of `peers`'
+    /// median times: what `wire` (a client that only receives and writes) and the registry
+    /// serving it used, run by run, plus the median CPU of `hash` (one hash of the same bytes).
+    /// Where the cores are shared with the registry, no verifying client can finish sooner.
+    pub(crate) fn verified_floor(&mut self, wire: &str, hash: &str, peers: &[&str], cores: usize) {
+        let (Some(wire_row), Some(hash_row)) = (self.row(wire), self.row(hash)) else {
+            return;
+        };
+        let Some(registry) = wire_row.extra("registry CPU s") else {
+            return;
+        };
+        let cpu: Vec<f64> = hash_row.samples.iter().map(|s| s.cpu_secs).collect();
+        let hashing = summary(&cpu).0;
+        let cores = cores.max(1) as f64;
+        let floor: Vec<f64> = registry
+            .iter()
+            .zip(&wire_row.samples)
+            .map(|(r, s)| (r + s.cpu_secs + hashing) / cores)
+            .collect();
+        let floor = summary(&floor).0;
+        for peer in peers {
+            if let Some(peer_secs) = self.row(peer).map(Row::median) {
+                self.checks.push(Check {
+                    name: format!(
+                        "CPU floor of a verified pull: ({wire} + registry + {hash}) CPU / \
+                         {cores} cores, / {peer}"
+                    ),
+                    value: floor / peer_secs,
+                    target: None,
+                });
+            }
+        }
+    }
+
     /// The registry's handler time in `tool`'s runs over the `in_flight` requests the tools may
     /// have open at once, as a share of `peer`'s median time: with at most that many requests
     /// in the registry's hands at any moment, no client sending the same requests at the same
