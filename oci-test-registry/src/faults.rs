@@ -31,6 +31,8 @@ pub struct FaultPlan {
     pub cut_within: u64,
     /// Break only requests whose target (path and query) contains this text: for example
     /// `X-Amz-Signature=`, the presigned downloads of a client, not the registry's own calls.
+    /// The schedule then counts those requests alone: the same seed breaks the same ones of
+    /// them, however many other requests pass between.
     pub only_targets_with: Option<&'static str>,
 }
 
@@ -93,6 +95,8 @@ impl FaultCounts {
 #[derive(Default)]
 struct Counters {
     requests: AtomicU64,
+    /// Requests that passed `only_targets_with`, when the plan has it.
+    chosen: AtomicU64,
     busy: AtomicU64,
     cut: AtomicU64,
     stalled: AtomicU64,
@@ -232,6 +236,12 @@ fn serve(
     let eligible = (matches!(method.as_str(), "GET" | "HEAD")
         || (method == "POST" && content_length(&head).unwrap_or(0) == 0))
         && plan.only_targets_with.is_none_or(|t| path.contains(t));
+    // With a filter, the schedule counts only the requests it lets through: how many others
+    // came first (a registry's own calls, whose number varies) does not change which are broken.
+    let n = match plan.only_targets_with {
+        Some(_) if eligible => c.chosen.fetch_add(1, Ordering::Relaxed),
+        _ => n,
+    };
     if eligible && roll(plan.seed, n, 1) < plan.busy_per_mille {
         c.busy.fetch_add(1, Ordering::Relaxed);
         let status = if roll(plan.seed, n, 2) < 500 {
