@@ -468,10 +468,16 @@ pub(crate) fn run(args: &[String]) {
         let out = env.path("pulled");
         let skopeo_dir = env.path("skopeo-dir");
         let py_dir = env.path("py-out");
+        // Each run writes a new file, as the folder tools do: overwriting the last run's output
+        // would time the kernel freeing its pages inside the run.
+        let fresh = |_| {
+            let _ = std::fs::remove_file(&out);
+        };
         let mut tools = vec![
             Tool::new("ours", |_| {
                 env.worker(&["ours-pull", &env.host, "bench/pull", &d, &size_s, &out])
-            }),
+            })
+            .prepare(fresh),
             Tool::new("skopeo", |_| {
                 skopeo_copy(
                     &format!("docker://{image}"),
@@ -491,7 +497,8 @@ pub(crate) fn run(args: &[String]) {
                     &size_s,
                     &out,
                 ])
-            }),
+            })
+            .prepare(fresh),
             Tool::new("python oras", |_| {
                 (
                     "python3".into(),

@@ -84,19 +84,27 @@ pub(crate) fn workloads(
             w.bytes = Some(size);
             let file = env.path("oras-pulled");
             let url = format!("http://{host}/v2/bench/oras/blobs/{digest}");
+            // Every tool writes a new file: overwriting the last tool's 1 GiB output would time
+            // the kernel freeing its pages (0.8 s here) inside the run.
+            let fresh = |_| {
+                let _ = std::fs::remove_file(&file);
+            };
             let mut tools = vec![
                 Tool::new("ours", |_| {
                     env.worker(&["ours-pull", &host, "bench/oras", digest, &size_s, &file])
-                }),
+                })
+                .prepare(fresh),
                 Tool::new("oras-go", |_| {
                     (
                         peer.clone(),
                         strs(&["pull-blob", &format!("{host}/bench/oras@{digest}"), &file]),
                     )
-                }),
+                })
+                .prepare(fresh),
                 Tool::new("curl", |_| {
                     ("curl".into(), strs(&["-sS", "-f", "-o", &file, &url]))
-                }),
+                })
+                .prepare(fresh),
                 Tool::new("openssl dgst", |_| {
                     ("openssl".into(), strs(&["dgst", "-sha256", &blob_s]))
                 }),
