@@ -819,7 +819,7 @@ fn commit(staging: &Path, target: &Path) -> Result<()> {
 }
 
 /// Streams `content` into `path`, verified, optionally fsynced. A blocking thread writes while
-/// this task takes the next pieces; large content is hashed on a thread of its own.
+/// this task hashes the next pieces.
 async fn write_verified(
     path: &Path,
     desc: &Descriptor,

@@ -22,9 +22,7 @@ pub use copy::{
     copy_graph, extended_copy, select_platform,
 };
 pub use error::{Error, ErrorKind, RegistryErrorCode, Result};
-pub use ext::{
-    HASH_ASIDE_MIN, ReadOnlyTargetExt, TargetExt, bytes_stream, read_to_bytes, verified_stream,
-};
+pub use ext::{ReadOnlyTargetExt, TargetExt, bytes_stream, read_to_bytes, verified_stream};
 pub use file::{
     file_stream, file_stream_limited, open_file_stream, write_file_atomically, write_stream,
 };
