@@ -207,6 +207,9 @@ pub(crate) fn workloads(
     out
 }
 
+/// The copy client that sends a registry only the requests it cannot do without.
+const FEWEST: &str = "fewest requests (Python http.client)";
+
 /// A registry measured on: its name, the name's form in workload ids, its host and process, the
 /// log its request lines go to when it writes them, and what kind of instance it is.
 struct At<'a> {
@@ -281,7 +284,10 @@ fn graph(env: &Env, peer: &str, at: &At<'_>, graph_dir: &str) -> Vec<Workload> {
              logging costs the registry CPU), the time its handlers took over the 4 requests \
              a tool may have open at once. On a distribution instance keeping its storage in \
              memory (its own workload, no targets), the copy to it without the registry's \
-             disk syncs.",
+             disk syncs. Into distribution, which takes no upload in one request, `fewest \
+             requests` is a Python script (`benches/peers/fewest_requests.py`) sending only a \
+             POST and a PUT per blob and a PUT per manifest, 4 at a time: what serving the copy \
+             takes the registry.",
         );
         w.items = Some(1201);
         // Source and destination of run `i` of `who`, in the tool's spelling of a layout and a
@@ -298,6 +304,12 @@ fn graph(env: &Env, peer: &str, at: &At<'_>, graph_dir: &str) -> Vec<Workload> {
                 (repository(&src_registry), layout(&dst))
             }
         };
+        // Distribution takes no upload in one request: a POST and a PUT per blob is the least
+        // any client can send it. The standard library of Python sending only those shows what
+        // the registry takes to serve them.
+        let fewest = to_registry && judged && registry.starts_with("distribution");
+        let fewest_script = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/fewest_requests.py");
+        let fewest_script = fewest_script.to_string_lossy().into_owned();
         let mut tools = vec![
             Tool::new("ours", |i| {
                 let layout = |p: &str| format!("layout:{p}");
@@ -322,6 +334,22 @@ fn graph(env: &Env, peer: &str, at: &At<'_>, graph_dir: &str) -> Vec<Workload> {
             // Only a layout destination syncs.
             tools.remove(1);
         }
+        if fewest {
+            tools.push(Tool::new(FEWEST, |i| {
+                let repository = format!("bench/{id}-fewest-{i}");
+                (
+                    "python3".into(),
+                    strs(&[
+                        &fewest_script,
+                        host,
+                        &repository,
+                        graph_dir,
+                        "graph",
+                        CONCURRENCY,
+                    ]),
+                )
+            }));
+        }
         // Short runs whose times move with the disk: at least 5 of them for a steady median.
         w.rows = measure_tools_watching(env.runs.max(5), &mut tools, pid, log);
         let target = |t| judged.then_some(t);
@@ -342,6 +370,10 @@ fn graph(env: &Env, peer: &str, at: &At<'_>, graph_dir: &str) -> Vec<Workload> {
         }
         w.cpu_floor(like_oras_go, "oras-go", cores);
         w.served_floor(like_oras_go, "oras-go", in_flight);
+        if fewest {
+            w.ratio(FEWEST, "oras-go", None);
+            w.ratio("ours", FEWEST, None);
+        }
         out.push(w);
     }
     out
