@@ -10,7 +10,7 @@ use oci_spec_types::distribution::{self, TagList, check_tag};
 use oci_spec_types::{Descriptor, MediaType};
 use oci_target::graph::is_manifest;
 use oci_target::{
-    BlobStream, Error, ErrorKind, OpenContent, ReadOnlyTarget, Result, Target, Unhashed,
+    BlobStream, Error, ErrorKind, OpenContent, ReadOnlyTarget, Result, Target, Unhashed, Verified,
     bytes_stream, parse_ref, read_to_bytes,
 };
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
@@ -212,7 +212,7 @@ impl Repository {
         ))
     }
 
-    async fn fetch_manifest_desc(&self, desc: &Descriptor) -> Result<BlobStream> {
+    async fn fetch_manifest_desc(&self, desc: &Descriptor) -> Result<Verified> {
         if desc.size > self.inner.config.limits.manifest_bytes {
             return Err(Error::new(
                 ErrorKind::SizeLimitExceeded,
@@ -224,13 +224,13 @@ impl Repository {
         }
         let (_, body) = self.fetch_manifest_ref(desc.digest.as_str()).await?;
         // The digest matched; the size must too.
-        oci_target::verified_stream(desc, bytes_stream(body))
+        Verified::new(desc, bytes_stream(body))
     }
 
-    async fn fetch_blob(&self, desc: &Descriptor) -> Result<BlobStream> {
+    async fn fetch_blob(&self, desc: &Descriptor) -> Result<Verified> {
         desc.digest.hash_algorithm()?;
         let stream = self.resumable_blob(desc).await?;
-        oci_target::verified_stream(desc, stream)
+        Verified::new(desc, stream)
     }
 
     async fn push_manifest(
@@ -442,6 +442,10 @@ pub(crate) fn check_repository_name(name: &str) -> Result<()> {
 impl ReadOnlyTarget for Repository {
     #[tracing::instrument(level = "debug", name = "registry.fetch", skip_all, fields(registry = %self.registry, repository = %self.name, digest = %desc.digest, size = desc.size))]
     async fn fetch(&self, desc: &Descriptor) -> Result<BlobStream> {
+        Ok(self.fetch_verified(desc).await?.into_stream())
+    }
+
+    async fn fetch_verified(&self, desc: &Descriptor) -> Result<Verified> {
         if is_manifest(&desc.media_type) {
             self.fetch_manifest_desc(desc).await
         } else {
@@ -548,7 +552,7 @@ impl Target for Repository {
             if self.exists(desc).await? {
                 return Ok(false);
             }
-            self.push(desc, open.await?).await?;
+            self.push(desc, open.await?.into_stream()).await?;
             return Ok(true);
         }
         crate::upload::push_absent(self, desc, open).await

@@ -10,10 +10,10 @@ use std::sync::{Arc, Mutex};
 
 use bytes::BytesMut;
 use futures_util::{StreamExt, TryStreamExt};
-use oci_digest::{Verifier, VerifyingStream};
+use oci_digest::Verifier;
 use oci_spec_types::Descriptor;
 use oci_target::{
-    BlobStream, Error, ErrorKind, OpenContent, ReadOnlyTarget, Result, read_to_bytes,
+    BlobStream, Error, ErrorKind, OpenContent, ReadOnlyTarget, Result, Verified, read_to_bytes,
 };
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION, RANGE};
 use reqwest::{Method, Response, StatusCode, Url};
@@ -41,7 +41,16 @@ pub(crate) async fn push_blob(
     if desc.size > repo.inner.config.buffered_upload_max && repo.exists(desc).await? {
         return Ok(());
     }
-    upload(repo, desc, content).await
+    upload(repo, desc, Verified::new(desc, content)?).await
+}
+
+/// `content` if it is checked against `desc`, else `content` checked against `desc` as well.
+fn checked(desc: &Descriptor, content: Verified) -> Result<Verified> {
+    if content.is_for(desc) {
+        Ok(content)
+    } else {
+        Verified::new(desc, content.into_stream())
+    }
 }
 
 /// Blobs up to this size are sent without asking the registry first whether it has them, when
@@ -65,11 +74,11 @@ pub(crate) async fn push_absent(
         if repo.exists(desc).await? {
             return Ok(false);
         }
-        upload(repo, desc, open.await?).await?;
+        upload(repo, desc, checked(desc, open.await?)?).await?;
         return Ok(true);
     }
     if single_post_wanted(repo) {
-        upload(repo, desc, open.await?).await?;
+        upload(repo, desc, checked(desc, open.await?)?).await?;
         return Ok(true);
     }
     let what = format!("push blob {}/{}@{}", repo.registry, repo.name, desc.digest);
@@ -87,13 +96,13 @@ pub(crate) async fn push_absent(
             if repo.exists(desc).await? {
                 return Ok(false);
             }
-            upload(repo, desc, open.await?).await?;
+            upload(repo, desc, checked(desc, open.await?)?).await?;
             return Ok(true);
         }
     };
     let sent = async {
-        let verified = VerifyingStream::new(open.await?, &desc.digest, desc.size)?;
-        let body = read_to_bytes(Box::pin(verified), desc.size).await?;
+        let content = checked(desc, open.await?)?;
+        let body = read_to_bytes(content.into_stream(), desc.size).await?;
         let len = Some(body.len() as u64);
         finish(
             repo,
@@ -112,16 +121,16 @@ pub(crate) async fn push_absent(
     sent.map(|()| true)
 }
 
-/// Uploads a blob without asking whether the registry has it.
-async fn upload(repo: &Repository, desc: &Descriptor, content: BlobStream) -> Result<()> {
+/// Uploads a blob without asking whether the registry has it. The content is checked against
+/// `desc` as it is read: a wrong blob fails before the upload is closed.
+async fn upload(repo: &Repository, desc: &Descriptor, content: Verified) -> Result<()> {
     let config = &repo.inner.config;
     let small = desc.size <= config.buffered_upload_max;
     let what = format!("push blob {}/{}@{}", repo.registry, repo.name, desc.digest);
     let payload = if small {
-        let verified = VerifyingStream::new(content, &desc.digest, desc.size)?;
-        Payload::Whole(read_to_bytes(Box::pin(verified), desc.size).await?)
+        Payload::Whole(read_to_bytes(content.into_stream(), desc.size).await?)
     } else {
-        Payload::Stream(content)
+        Payload::Stream(content.into_stream())
     };
     if let Payload::Whole(body) = &payload
         && single_post_wanted(repo)
@@ -338,7 +347,7 @@ async fn finish(
     Ok(())
 }
 
-/// One PUT whose body is the caller's stream, verified as it passes.
+/// One PUT whose body is the caller's checked stream.
 async fn streamed(
     repo: &Repository,
     what: &str,
@@ -348,7 +357,7 @@ async fn streamed(
 ) -> Result<()> {
     let failure: Arc<Mutex<Option<Error>>> = Arc::default();
     let seen = failure.clone();
-    let verified = oci_target::verified_stream(desc, content)?.inspect_err(move |e: &Error| {
+    let verified = content.inspect_err(move |e: &Error| {
         *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
     });
     let body = reqwest::Body::wrap_stream(verified);
@@ -379,7 +388,7 @@ async fn chunked(
     chunk: u64,
 ) -> Result<()> {
     let chunk = chunk.max(1) as usize;
-    let mut stream = oci_target::verified_stream(desc, content)?;
+    let mut stream = content;
     let mut offset = 0u64;
     let mut buf = BytesMut::with_capacity(chunk.min(desc.size as usize));
     let mut done = false;

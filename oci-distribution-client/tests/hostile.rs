@@ -977,17 +977,15 @@ async fn push_absent(repo: &oci_distribution_client::Repository, data: &[u8]) ->
     let opened = Arc::new(AtomicUsize::new(0));
     let seen = opened.clone();
     let bytes = Bytes::copy_from_slice(data);
+    let desc = blob_desc(data);
+    let checked_as = desc.clone();
     let open: oci_target::OpenContent<'_> = Box::pin(async move {
         seen.fetch_add(1, Ordering::SeqCst);
-        Ok(oci_target::bytes_stream(bytes))
+        oci_target::Verified::new(&checked_as, oci_target::bytes_stream(bytes))
     });
-    let sent = within(oci_target::Target::push_absent(
-        repo,
-        &blob_desc(data),
-        open,
-    ))
-    .await
-    .unwrap();
+    let sent = within(oci_target::Target::push_absent(repo, &desc, open))
+        .await
+        .unwrap();
     (sent, opened.load(Ordering::SeqCst) == 1)
 }
 

@@ -153,6 +153,10 @@ impl OciArchive {
 #[async_trait]
 impl ReadOnlyTarget for OciArchive {
     async fn fetch(&self, desc: &Descriptor) -> Result<BlobStream> {
+        Ok(self.fetch_verified(desc).await?.into_stream())
+    }
+
+    async fn fetch_verified(&self, desc: &Descriptor) -> Result<oci_target::Verified> {
         desc.digest.hash_algorithm()?;
         let (offset, size) = self.entry(&desc.digest).ok_or_else(|| {
             Error::not_found(format!(
@@ -165,7 +169,7 @@ impl ReadOnlyTarget for OciArchive {
         file.seek(SeekFrom::Start(offset)).map_err(Error::from)?;
         // Only this entry's bytes: the verifier sees exactly what the archive holds for it.
         let stream = oci_target::file_stream_limited(file, &self.inner.path, size);
-        oci_target::verified_stream(desc, stream)
+        oci_target::Verified::new(desc, stream)
     }
 
     async fn exists(&self, desc: &Descriptor) -> Result<bool> {

@@ -12,7 +12,7 @@ use oci_spec_types::{Descriptor, ImageLayout, MediaType, annotations};
 use oci_target::graph;
 use oci_target::{
     BlobStream, Error, ErrorKind, Limits, OpenContent, ReadOnlyTarget, RefKind, Result, Target,
-    Unhashed, parse_ref,
+    Unhashed, Verified, parse_ref,
 };
 
 use crate::index::{self, INDEX, ref_name};
@@ -225,9 +225,10 @@ impl OciLayout {
     async fn store(
         &self,
         desc: &Descriptor,
-        content: BlobStream,
+        content: Verified,
         target: PathBuf,
     ) -> Result<Option<Bytes>> {
+        debug_assert!(content.is_for(desc));
         // The staging directory is checked (never followed through a link) even when the blob
         // is linked into place without it: a layout with a linked `ingest/` takes no writes.
         let staging_dir = self.inner.root.join(paths::INGEST);
@@ -252,8 +253,7 @@ impl OciLayout {
             // other small blobs written meanwhile (one device flush for all of them, not one
             // each) before it is linked (or moved) into place, and the next such sync makes the
             // link durable. Elsewhere it is written, synced and placed in one blocking step.
-            let verified = oci_target::verified_stream(desc, content)?;
-            let bytes = oci_target::read_to_bytes(verified, desc.size).await?;
+            let bytes = oci_target::read_to_bytes(content.into_stream(), desc.size).await?;
             let shared = fsync && crate::dirsync::FILESYSTEM_SYNC;
             let data = bytes.clone();
             if !shared {
@@ -291,7 +291,7 @@ impl OciLayout {
             tokio::task::spawn_blocking(move || prepared.prepare())
                 .await
                 .map_err(join)??;
-            let written = write_verified(&staging.file, desc, content, fsync).await;
+            let written = write_checked(&staging.file, content, fsync).await;
             if let Err(e) = written {
                 let _ = tokio::fs::remove_file(&staging.file).await;
                 return Err(e);
@@ -419,6 +419,10 @@ impl OciLayout {
 impl ReadOnlyTarget for OciLayout {
     #[tracing::instrument(level = "debug", name = "layout.fetch", skip_all, fields(digest = %desc.digest))]
     async fn fetch(&self, desc: &Descriptor) -> Result<BlobStream> {
+        Ok(self.fetch_verified(desc).await?.into_stream())
+    }
+
+    async fn fetch_verified(&self, desc: &Descriptor) -> Result<Verified> {
         let (path, meta) = self.blob(&desc.digest)?;
         if meta.is_none() {
             return Err(Error::not_found(format!(
@@ -430,7 +434,7 @@ impl ReadOnlyTarget for OciLayout {
         let file =
             std::fs::File::open(&path).map_err(|e| Error::at_path("cannot open blob", &path, e))?;
         let chunks = oci_target::file_stream(file, path);
-        oci_target::verified_stream(desc, chunks)
+        Verified::new(desc, chunks)
     }
 
     async fn exists(&self, desc: &Descriptor) -> Result<bool> {
@@ -554,7 +558,8 @@ impl Target for OciLayout {
         let kept = if self.whole(&target, meta.as_ref(), desc) {
             None
         } else {
-            self.store(desc, content, target).await?
+            self.store(desc, Verified::new(desc, content)?, target)
+                .await?
         };
         // A referrer is recorded in the index so its subject still finds it after reopening.
         self.record_referrer(desc, kept).await
@@ -623,7 +628,14 @@ impl Target for OciLayout {
         if self.whole(&target, meta.as_ref(), desc) {
             return Ok(false);
         }
-        let kept = self.store(desc, open.await?, target).await?;
+        // Content the source checked against `desc` is not hashed again.
+        let content = open.await?;
+        let content = if content.is_for(desc) {
+            content
+        } else {
+            Verified::new(desc, content.into_stream())?
+        };
+        let kept = self.store(desc, content, target).await?;
         self.record_referrer(desc, kept).await?;
         Ok(true)
     }
@@ -818,17 +830,11 @@ fn commit(staging: &Path, target: &Path) -> Result<()> {
     moved
 }
 
-/// Streams `content` into `path`, verified, optionally fsynced. A blocking thread writes while
-/// this task hashes the next pieces.
-async fn write_verified(
-    path: &Path,
-    desc: &Descriptor,
-    content: BlobStream,
-    fsync: bool,
-) -> Result<()> {
-    let verified = oci_target::verified_stream(desc, content)?;
+/// Streams checked `content` into `path`, optionally fsynced: an error unless the check passed.
+/// A blocking thread writes while this task takes (and checks) the next pieces.
+async fn write_checked(path: &Path, content: Verified, fsync: bool) -> Result<()> {
     let file = std::fs::File::create(path).map_err(|e| Error::at_path("cannot create", path, e))?;
-    oci_target::write_stream(verified, file, path, fsync).await?;
+    oci_target::write_stream(content.into_stream(), file, path, fsync).await?;
     Ok(())
 }
 

@@ -554,6 +554,13 @@ impl ReadOnlyTarget for Gate {
         self.inner.fetch(desc).await
     }
 
+    async fn fetch_verified(&self, desc: &Descriptor) -> oci_target::Result<oci_target::Verified> {
+        if is_manifest(&desc.media_type) {
+            self.admit(desc).await?;
+        }
+        self.inner.fetch_verified(desc).await
+    }
+
     async fn exists(&self, desc: &Descriptor) -> oci_target::Result<bool> {
         self.inner.exists(desc).await
     }

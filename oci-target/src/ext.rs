@@ -9,7 +9,8 @@ use oci_spec_types::{Descriptor, MAX_MANIFEST_BYTES, MediaType};
 use crate::{BlobStream, Error, ErrorKind, ReadOnlyTarget, Result, Target};
 
 /// `stream` checked against `desc` as it is read: it ends with an error unless it yields exactly
-/// `desc.size` bytes that hash to `desc.digest`. What every store's `fetch` hands out.
+/// `desc.size` bytes that hash to `desc.digest`. What every store's `fetch` hands out; a
+/// [`Verified`](crate::Verified) keeps the proof of it in its type.
 ///
 /// The hashing runs on the task that reads the stream, not on the one that reads the socket or
 /// the file below it (a connection task, a blocking reader). A thread of its own for the hash
@@ -21,11 +22,7 @@ use crate::{BlobStream, Error, ErrorKind, ReadOnlyTarget, Result, Target};
 /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) when the digest's algorithm cannot
 /// be computed.
 pub fn verified_stream(desc: &Descriptor, stream: BlobStream) -> Result<BlobStream> {
-    Ok(Box::pin(oci_digest::VerifyingStream::new(
-        stream,
-        &desc.digest,
-        desc.size,
-    )?))
+    Ok(crate::Verified::new(desc, stream)?.into_stream())
 }
 
 /// A [`BlobStream`] over bytes already in memory, in pieces of at most 1 MiB (no data copied).

@@ -16,6 +16,7 @@ mod memory;
 pub mod progress;
 mod tag;
 mod target;
+mod verified;
 
 pub use copy::{
     Copied, CopyGraphOptions, CopyOptions, CopyStats, ExtendedCopyOptions, MountSources, copy,
@@ -33,5 +34,6 @@ pub use memory::MemoryStore;
 pub use progress::{ProgressEvent, ProgressSink, SharedProgress};
 pub use tag::{RefKind, parse_ref};
 pub use target::{BlobStream, OpenContent, ReadOnlyTarget, Target};
+pub use verified::Verified;
 
 pub use async_trait::async_trait;

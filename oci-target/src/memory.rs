@@ -97,14 +97,17 @@ fn not_found(desc: &Descriptor) -> Error {
 #[async_trait]
 impl ReadOnlyTarget for MemoryStore {
     async fn fetch(&self, desc: &Descriptor) -> Result<BlobStream> {
+        Ok(self.fetch_verified(desc).await?.into_stream())
+    }
+
+    async fn fetch_verified(&self, desc: &Descriptor) -> Result<crate::Verified> {
         let data = self
             .read()
             .content
             .get(&desc.digest)
             .map(|e| e.data.clone())
             .ok_or_else(|| not_found(desc))?;
-        let stream = crate::ext::bytes_stream(data);
-        crate::verified_stream(desc, stream)
+        crate::Verified::new(desc, crate::ext::bytes_stream(data))
     }
 
     async fn exists(&self, desc: &Descriptor) -> Result<bool> {

@@ -14,15 +14,15 @@ use bytes::Bytes;
 use futures_core::Stream;
 use oci_spec_types::{Descriptor, MediaType};
 
-use crate::{Error, Result, Unhashed};
+use crate::{Error, Result, Unhashed, Verified};
 
 /// A stream of content. Streams returned by [`ReadOnlyTarget::fetch`] are verified: read to the
 /// end, they have yielded exactly the descriptor's bytes or an error.
 pub type BlobStream = Pin<Box<dyn Stream<Item = Result<Bytes>> + Send + 'static>>;
 
-/// Content not opened yet: a future that opens it, awaited only if the content must be read.
-pub type OpenContent<'a> =
-    Pin<Box<dyn std::future::Future<Output = Result<BlobStream>> + Send + 'a>>;
+/// Content not opened yet: a future that opens it, checked against what it is pushed as,
+/// awaited only if the content must be read.
+pub type OpenContent<'a> = Pin<Box<dyn std::future::Future<Output = Result<Verified>> + Send + 'a>>;
 
 /// The read half of a store.
 #[async_trait]
@@ -37,6 +37,19 @@ pub trait ReadOnlyTarget: Send + Sync + std::fmt::Debug {
     /// [`ErrorKind::DigestMismatch`](crate::ErrorKind::DigestMismatch) or
     /// [`ErrorKind::SizeMismatch`](crate::ErrorKind::SizeMismatch) when the bytes are wrong.
     async fn fetch(&self, desc: &Descriptor) -> Result<BlobStream>;
+
+    /// [`fetch`](ReadOnlyTarget::fetch), with the check in the type: a store handed the result
+    /// for the same descriptor need not hash the content again.
+    ///
+    /// The default checks what `fetch` hands out, whatever the store does; stores that check
+    /// their content themselves return that check instead, so it is hashed once.
+    ///
+    /// # Errors
+    ///
+    /// As [`fetch`](ReadOnlyTarget::fetch).
+    async fn fetch_verified(&self, desc: &Descriptor) -> Result<Verified> {
+        Verified::new(desc, self.fetch(desc).await?)
+    }
 
     /// Whether the store has the content `desc` names.
     async fn exists(&self, desc: &Descriptor) -> Result<bool>;
@@ -101,7 +114,8 @@ pub trait Target: ReadOnlyTarget {
 
     /// Pushes `desc` unless the store has it, opening the content (awaiting `open`) only when it
     /// must be sent. `Ok(true)` when content was sent, `Ok(false)` when the store had it and
-    /// nothing was read.
+    /// nothing was read. Content checked against `desc` ([`Verified::is_for`]) need not be
+    /// hashed again; other content is checked as `push` checks it.
     ///
     /// The default asks [`exists`](ReadOnlyTarget::exists), then pushes. A store across a
     /// network may answer both in fewer round trips; for small content it may also send without
@@ -114,7 +128,7 @@ pub trait Target: ReadOnlyTarget {
         if self.exists(desc).await? {
             return Ok(false);
         }
-        self.push(desc, open.await?).await?;
+        self.push(desc, open.await?.into_stream()).await?;
         Ok(true)
     }
 

@@ -559,8 +559,8 @@ async fn pull_layer(
         })
         .await?
     };
-    // Stores verify what they hand out; checking here as well keeps a pull safe over any store.
-    let mut stream = oci_target::verified_stream(layer, source.fetch(layer).await?)?;
+    // Checked against the layer whatever the store: once, by the store where it checks.
+    let mut stream = source.fetch_verified(layer).await?.into_stream();
     if let Some(sink) = &options.progress {
         stream = report_bytes(layer, stream, Arc::clone(sink));
     }

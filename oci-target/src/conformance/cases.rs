@@ -255,13 +255,16 @@ pub async fn repush_is_fine(target: &dyn Target) {
 /// refuses wrong content as `push` does.
 pub async fn push_absent_sends_only_what_is_missing(target: &dyn Target) {
     let opened = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let open = |data: Bytes| -> crate::OpenContent<'static> {
+    // Content checked against `checked_as`, as a source store hands it out.
+    let open_as = |checked_as: &Descriptor, data: Bytes| -> crate::OpenContent<'static> {
         let opened = opened.clone();
+        let checked_as = checked_as.clone();
         Box::pin(async move {
             opened.store(true, std::sync::atomic::Ordering::SeqCst);
-            Ok(crate::bytes_stream(data))
+            crate::Verified::new(&checked_as, crate::bytes_stream(data))
         })
     };
+    let open = |data: Bytes| open_as(&describe(OCTET, &data), data);
     let data = Bytes::from(unique_bytes("push-absent", 2048));
     let desc = describe(OCTET, &data);
     let sent = target
@@ -289,12 +292,50 @@ pub async fn push_absent_sends_only_what_is_missing(target: &dyn Target) {
         OCTET,
         &Bytes::from(unique_bytes("push-absent-claimed", 2048)),
     );
+    // Checked against its own descriptor, not the one it is pushed as: the store checks it.
     expect_kind(
         "push_absent of wrong content",
-        target.push_absent(&claimed, open(wrong)).await,
+        target.push_absent(&claimed, open(wrong.clone())).await,
         &[ErrorKind::DigestMismatch, ErrorKind::SizeMismatch],
     );
     must_exist(target, &claimed, false, "after a refused push_absent").await;
+    // Checked against the descriptor it is pushed as, and wrong: the check fails at the end,
+    // and the store keeps nothing.
+    expect_kind(
+        "push_absent of wrong content checked as what it claims to be",
+        target.push_absent(&claimed, open_as(&claimed, wrong)).await,
+        &[ErrorKind::DigestMismatch, ErrorKind::SizeMismatch],
+    );
+    must_exist(target, &claimed, false, "after a refused push_absent").await;
+    // The same for content over the small-blob sizes stores treat apart.
+    let big = Bytes::from(unique_bytes("push-absent-big", 600 * 1024));
+    let mut flipped = big.to_vec();
+    flipped[300 * 1024] ^= 1;
+    let big_desc = describe(OCTET, &big);
+    expect_kind(
+        "push_absent of large wrong content checked as what it claims to be",
+        target
+            .push_absent(&big_desc, open_as(&big_desc, Bytes::from(flipped)))
+            .await,
+        &[ErrorKind::DigestMismatch],
+    );
+    must_exist(target, &big_desc, false, "after a refused push_absent").await;
+    let sent = target
+        .push_absent(&big_desc, open(big.clone()))
+        .await
+        .unwrap_or_else(|e| panic!("push_absent of a large missing blob failed: {e}"));
+    assert!(
+        sent,
+        "push_absent of a large missing blob says it sent nothing"
+    );
+    let back = target
+        .fetch_bytes(&big_desc, u64::MAX)
+        .await
+        .expect("fetch");
+    assert!(
+        back == big,
+        "push_absent stored other bytes for a large blob"
+    );
 }
 
 /// `push_stream` stores content under the digest it hashes to, read once, and refuses content

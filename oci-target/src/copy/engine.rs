@@ -339,10 +339,12 @@ impl<'a> Engine<'a> {
         if !manifest && self.opts.mount_from.is_none() {
             // One call: the destination asks itself whether it has the blob, and reads the
             // source only if not (a registry does both in fewer requests than two calls).
+            // The source's check travels with the content: the destination need not hash it
+            // again.
             let open: crate::OpenContent<'_> = Box::pin(async move {
                 self.emit(ProgressEvent::Started { desc });
-                let stream = self.fetch_source(desc).await?;
-                Ok(self.counted(desc, stream))
+                let content = self.fetch_source_verified(desc).await?;
+                Ok(content.wrapped(|stream| self.counted(desc, stream)))
             });
             if self.dst.push_absent(desc, open).await? {
                 self.finish(desc, desc.size);
@@ -412,6 +414,15 @@ impl<'a> Engine<'a> {
         };
         let stream = self.src.fetch(desc).await?;
         Ok(crate::ext::holding(stream, turn))
+    }
+
+    /// [`fetch_source`](Self::fetch_source), keeping the source's check in the type.
+    async fn fetch_source_verified(&self, desc: &Descriptor) -> Result<crate::Verified> {
+        let Some(turn) = self.turn().await? else {
+            return self.src.fetch_verified(desc).await;
+        };
+        let content = self.src.fetch_verified(desc).await?;
+        Ok(content.wrapped(|stream| crate::ext::holding(stream, turn)))
     }
 
     async fn push_manifest(&self, desc: &Descriptor, bytes: Bytes) -> Result<()> {
