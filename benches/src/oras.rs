@@ -207,6 +207,9 @@ pub(crate) fn workloads(
     out
 }
 
+/// oras-go's copy into a layout, then the layout's filesystem synced: ours's durability.
+const ORAS_GO_SYNCED: &str = "oras-go, then sync -f";
+
 /// The copy client that sends a registry only the requests it cannot do without.
 const FEWEST: &str = "fewest requests (Python http.client)";
 
@@ -287,7 +290,9 @@ fn graph(env: &Env, peer: &str, at: &At<'_>, graph_dir: &str) -> Vec<Workload> {
              disk syncs. Into distribution, which takes no upload in one request, `fewest \
              requests` is a Python script (`benches/peers/fewest_requests.py`) sending only a \
              POST and a PUT per blob and a PUT per manifest, 4 at a time: what serving the copy \
-             takes the registry.",
+             takes the registry. Into a layout, `oras-go, then sync -f` is oras-go's copy \
+             followed by a sync of the layout's filesystem: the durability ours has by \
+             default.",
         );
         w.items = Some(1201);
         // Source and destination of run `i` of `who`, in the tool's spelling of a layout and a
@@ -333,6 +338,18 @@ fn graph(env: &Env, peer: &str, at: &At<'_>, graph_dir: &str) -> Vec<Workload> {
         if to_registry {
             // Only a layout destination syncs.
             tools.remove(1);
+        } else {
+            // The durability ours has by default, for oras-go: its layout written to disk
+            // before the run ends (`sync -f`: the filesystem, as our shared syncs do).
+            tools.push(Tool::new(ORAS_GO_SYNCED, |i| {
+                let layout = |p: &str| format!("oci:{p}:graph");
+                let (src, dst) = ends(i, "gosync", &layout, &|r| format!("{r}:graph"));
+                let dir = env.path(&format!("{id}-gosync-{i}"));
+                let copy = format!(
+                    "'{peer}' copy -c {CONCURRENCY} '{src}' '{dst}' >/dev/null && sync -f '{dir}'"
+                );
+                ("sh".into(), strs(&["-c", &copy]))
+            }));
         }
         if fewest {
             tools.push(Tool::new(FEWEST, |i| {
@@ -367,6 +384,7 @@ fn graph(env: &Env, peer: &str, at: &At<'_>, graph_dir: &str) -> Vec<Workload> {
         };
         if !to_registry {
             w.ratio(like_oras_go, "oras-go", target(("<=", 0.8)));
+            w.ratio("ours", ORAS_GO_SYNCED, None);
         }
         w.cpu_floor(like_oras_go, "oras-go", cores);
         w.served_floor(like_oras_go, "oras-go", in_flight);
