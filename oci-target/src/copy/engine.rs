@@ -343,7 +343,7 @@ impl<'a> Engine<'a> {
             // again.
             let open: crate::OpenContent<'_> = Box::pin(async move {
                 self.emit(ProgressEvent::Started { desc });
-                let content = self.fetch_source_verified(desc).await?;
+                let content = self.fetch_source(desc).await?;
                 Ok(content.wrapped(|stream| self.counted(desc, stream)))
             });
             if self.dst.push_absent(desc, open).await? {
@@ -407,17 +407,8 @@ impl<'a> Engine<'a> {
     }
 
     /// Fetches `desc` from the source in a turn of its own, given back once the content is read
-    /// to its end (or the stream fails or is dropped).
-    async fn fetch_source(&self, desc: &Descriptor) -> Result<BlobStream> {
-        let Some(turn) = self.turn().await? else {
-            return self.src.fetch(desc).await;
-        };
-        let stream = self.src.fetch(desc).await?;
-        Ok(crate::ext::holding(stream, turn))
-    }
-
-    /// [`fetch_source`](Self::fetch_source), keeping the source's check in the type.
-    async fn fetch_source_verified(&self, desc: &Descriptor) -> Result<crate::Verified> {
+    /// to its end (or the stream fails or is dropped), with the source's check in the type.
+    async fn fetch_source(&self, desc: &Descriptor) -> Result<crate::Verified> {
         let Some(turn) = self.turn().await? else {
             return self.src.fetch_verified(desc).await;
         };
@@ -470,7 +461,7 @@ impl<'a> Engine<'a> {
             }
         }
         self.emit(ProgressEvent::Started { desc });
-        let stream = self.fetch_source(desc).await?;
+        let stream = self.fetch_source(desc).await?.into_stream();
         let stream = self.counted(desc, stream);
         self.dst.push(desc, stream).await?;
         self.finish(desc, desc.size);
